@@ -1,0 +1,368 @@
+"""Question banks: the file format, loading with precise errors, and question selection.
+
+A bank is one YAML file with a ``bank:`` header and a ``questions:`` list (see bank/README.md).
+Loading validates every field with pydantic and maps each validation error back to the YAML
+line it came from, so a broken file is reported as ``file:line: question 'id', field 'x': …``
+rather than as a pydantic path. Duplicate mapping keys, which YAML would silently collapse
+into the last one, are reported too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from interviewer.errors import BankError
+from interviewer.rubric import DEFAULT_CRITERIA, Criterion
+
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+BANK_SUFFIXES = (".yaml", ".yml")
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in values]
+    if any(not v for v in cleaned):
+        raise ValueError("entries must not be empty")
+    return cleaned
+
+
+class Question(BaseModel):
+    """One interview question with its reference answer and key points."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN, max_length=80)
+    question: str = Field(min_length=1)
+    reference: str = Field(min_length=1)
+    key_points: list[str] = Field(default_factory=list, max_length=12)
+    topic: str = "general"
+    difficulty: Difficulty = "medium"
+    tags: list[str] = Field(default_factory=list)
+    follow_ups: list[str] = Field(default_factory=list)
+    reference_notes: str = ""
+    rubric: list[Criterion] | None = None
+    # Filled in from the bank header, not written per question.
+    bank: str = ""
+    language: str = "en"
+
+    @field_validator("question", "reference")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("key_points", "tags", "follow_ups")
+    @classmethod
+    def _entries(cls, values: list[str]) -> list[str]:
+        return _clean_list(values)
+
+    @property
+    def criteria(self) -> tuple[Criterion, ...]:
+        """The rubric this question is graded against."""
+        return tuple(self.rubric) if self.rubric else DEFAULT_CRITERIA
+
+    @property
+    def full_reference(self) -> str:
+        """The reference answer followed by its corrections, as a grader should read it."""
+        if self.reference_notes.strip():
+            return f"{self.reference}\n\n[Correction / completion]\n{self.reference_notes.strip()}"
+        return self.reference
+
+    @property
+    def sha(self) -> str:
+        """A hash of everything that determines how an answer to this question is graded."""
+        payload = {
+            "question": self.question,
+            "reference": self.reference,
+            "reference_notes": self.reference_notes,
+            "key_points": self.key_points,
+            "rubric": [c.model_dump() for c in self.criteria],
+            "language": self.language,
+        }
+        blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class BankInfo(BaseModel):
+    """The ``bank:`` header of a bank file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN, max_length=60)
+    title: str = Field(min_length=1)
+    language: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
+    source: str = ""
+    license: str = ""
+    translation_of: str | None = None
+    description: str = ""
+
+
+class _BankFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank: BankInfo
+    questions: list[dict[str, Any]] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A loaded bank: its header, its questions and the file it came from."""
+
+    info: BankInfo
+    questions: tuple[Question, ...]
+    path: Path
+
+
+@dataclass
+class Library:
+    """Every loaded bank, with lookup by question id."""
+
+    banks: list[Bank] = field(default_factory=list)
+
+    @property
+    def questions(self) -> list[Question]:
+        return [q for b in self.banks for q in b.questions]
+
+    def get(self, question_id: str) -> Question:
+        """Return the question with this id (``ID`` or ``BANK/ID``) or raise BankError."""
+        bank_id, _, qid = question_id.rpartition("/")
+        for bank in self.banks:
+            if bank_id and bank.info.id != bank_id:
+                continue
+            for q in bank.questions:
+                if q.id == qid:
+                    return q
+        hint = ", ".join(q.id for q in self.questions[:5])
+        raise BankError(
+            f"Unknown question id '{question_id}'. Run `interviewer bank list` to see the ids"
+            + (f" (e.g. {hint})." if hint else ".")
+        )
+
+    def bank(self, bank_id: str) -> Bank:
+        for bank in self.banks:
+            if bank.info.id == bank_id:
+                return bank
+        known = ", ".join(b.info.id for b in self.banks) or "none"
+        raise BankError(f"Unknown bank '{bank_id}'. Known banks: {known}.")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
+    """Follow a pydantic error location into the YAML node tree, as deep as it goes."""
+    current = node
+    for part in loc:
+        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
+            nxt = next((v for k, v in current.value if k.value == part), None)
+            if nxt is None:
+                return current
+            current = nxt
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(current.value):
+                return current
+            current = current.value[part]
+        else:
+            return current
+    return current
+
+
+def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                raise BankError(
+                    f"{path}:{key.start_mark.line + 1}: duplicate key '{name}' "
+                    f"(first at line {seen[name]}); remove one of them."
+                )
+            seen[name] = key.start_mark.line + 1
+            _check_duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(item, path)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BankError(f"{path}: no such file; check the path.") from None
+    except OSError as exc:
+        raise BankError(f"{path}: cannot read ({exc.strerror}).") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BankError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8."
+        ) from None
+
+
+def _describe(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
+    """Render a pydantic location as 'question 'id', field 'x'' or 'field bank.title'."""
+    if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+        questions = raw.get("questions") or []
+        entry = questions[loc[1]] if loc[1] < len(questions) else None
+        qid = entry.get("id") if isinstance(entry, dict) else None
+        who = f"question '{qid}'" if qid else f"question #{loc[1] + 1}"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{who}, field '{rest}'" if rest else who
+    return "field '" + ".".join(str(p) for p in loc) + "'"
+
+
+def load_bank_file(path: Path) -> Bank:
+    """Load and validate one bank file; raise BankError naming file, line and field."""
+    text = _read_text(path)
+    loader = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise BankError(f"{path}: the file is empty; see bank/README.md for the format.")
+        _check_duplicate_keys(root, path)
+        raw = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise BankError(f"{path}{line}: invalid YAML: {exc.problem}.") from None
+    except yaml.YAMLError as exc:
+        raise BankError(f"{path}: invalid YAML: {exc}.") from None
+    finally:
+        loader.dispose()
+    if not isinstance(raw, dict):
+        raise BankError(
+            f"{path}:1: a bank file must be a mapping with 'bank:' and 'questions:' keys."
+        )
+
+    def fail(exc: ValidationError, base: tuple[int | str, ...] = ()) -> BankError:
+        err = exc.errors()[0]
+        loc = base + tuple(err["loc"])
+        node = _node_at(root, loc)
+        line = node.start_mark.line + 1 if node is not None else 1
+        return BankError(f"{path}:{line}: {_describe(loc, raw)}: {err['msg']}.")
+
+    try:
+        header = _BankFile.model_validate(raw)
+    except ValidationError as exc:
+        raise fail(exc) from None
+
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(header.questions):
+        data = {**entry, "bank": header.bank.id, "language": header.bank.language}
+        try:
+            question = Question.model_validate(data)
+        except ValidationError as exc:
+            raise fail(exc, ("questions", index)) from None
+        if question.id in seen:
+            id_node = _node_at(root, ("questions", index, "id"))
+            id_line = id_node.start_mark.line + 1 if id_node is not None else 1
+            raise BankError(
+                f"{path}:{id_line}: question id '{question.id}' is used twice; ids must be unique."
+            )
+        seen.add(question.id)
+        questions.append(question)
+    return Bank(info=header.bank, questions=tuple(questions), path=path)
+
+
+def bank_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories into their bank files (sorted), keep files as given."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in BANK_SUFFIXES and p.is_file())
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            raise BankError(f"{path}: no such file or directory; check the bank path.")
+    return files
+
+
+def load_library(paths: Iterable[Path]) -> Library:
+    """Load every bank under ``paths``; bank ids and question ids must be unique overall."""
+    library = Library()
+    owner: dict[str, Path] = {}
+    bank_owner: dict[str, Path] = {}
+    for file in bank_files(paths):
+        bank = load_bank_file(file)
+        if bank.info.id in bank_owner:
+            raise BankError(
+                f"{file}: bank id '{bank.info.id}' is already used by {bank_owner[bank.info.id]};"
+                " give one of them another id."
+            )
+        bank_owner[bank.info.id] = file
+        for q in bank.questions:
+            if q.id in owner:
+                raise BankError(
+                    f"{file}: question id '{q.id}' is already used in {owner[q.id]};"
+                    " question ids must be unique across banks."
+                )
+            owner[q.id] = file
+        library.banks.append(bank)
+    return library
+
+
+# --------------------------------------------------------------------------- selection
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Filters and ordering for picking questions."""
+
+    bank: str | None = None
+    topic: str | None = None
+    difficulty: str | None = None
+    tag: str | None = None
+    count: int | None = None
+    shuffle: bool = False
+    seed: int | None = None
+
+
+def filter_questions(questions: Iterable[Question], sel: Selection) -> list[Question]:
+    """Return the questions matching every filter that is set (case-insensitive)."""
+
+    def keep(q: Question) -> bool:
+        if sel.bank and q.bank.lower() != sel.bank.lower():
+            return False
+        if sel.topic and q.topic.lower() != sel.topic.lower():
+            return False
+        if sel.difficulty and q.difficulty != sel.difficulty.lower():
+            return False
+        return not (sel.tag and sel.tag.lower() not in {t.lower() for t in q.tags})
+
+    return [q for q in questions if keep(q)]
+
+
+def select_questions(library: Library, sel: Selection) -> list[Question]:
+    """Pick questions for a session; raise BankError when the filters match nothing."""
+    if sel.bank:
+        library.bank(sel.bank)
+    if sel.difficulty and sel.difficulty.lower() not in DIFFICULTIES:
+        raise BankError(
+            f"Unknown difficulty '{sel.difficulty}'; use one of {', '.join(DIFFICULTIES)}."
+        )
+    chosen = filter_questions(library.questions, sel)
+    if not chosen:
+        raise BankError(
+            "No question matches these filters; run `interviewer bank list` to see what exists."
+        )
+    if sel.shuffle:
+        random.Random(sel.seed).shuffle(chosen)
+    if sel.count is not None:
+        if sel.count < 1:
+            raise BankError("--count must be at least 1.")
+        chosen = chosen[: sel.count]
+    return chosen

@@ -1,0 +1,9 @@
+"""Placeholder command group (filled in by its own change)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to ``app``."""

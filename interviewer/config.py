@@ -1,0 +1,292 @@
+"""Where user files live, the config file, endpoint profiles, and how settings are resolved.
+
+Precedence, written down once and applied only here:
+
+    command-line flags  >  INTERVIEWER_* environment  >  OPENAI_* environment
+                        >  config file (config.toml in the home dir)  >  built-in defaults
+
+``INTERVIEWER_HOME`` relocates every user file (config, history database, prompt overrides,
+remembered endpoint capabilities); tests point it at a temporary directory.
+
+Secrets are never stored in the config file: a profile names the environment variable
+(``api_key_env``) or a key file (``api_key_file``, which must not be readable by others)
+that holds the key.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from interviewer.errors import ConfigError
+
+CONFIG_NAME = "config.toml"
+DB_NAME = "history.db"
+STATE_NAME = "endpoint-state.json"
+Contract = Literal["json_schema", "json_object", "prompt"]
+CONTRACTS: tuple[Contract, ...] = ("json_schema", "json_object", "prompt")
+# Local servers ignore the key but the SDK insists on one; this placeholder makes the
+# intent obvious in any server log.
+KEYLESS_PLACEHOLDER = "no-key-needed"
+
+
+def home_dir() -> Path:
+    """Return the directory holding every user file (created on demand by writers)."""
+    override = os.environ.get("INTERVIEWER_HOME")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "interviewer"
+
+
+def config_path() -> Path:
+    return home_dir() / CONFIG_NAME
+
+
+def db_path() -> Path:
+    override = os.environ.get("INTERVIEWER_DB")
+    return Path(override).expanduser() if override else home_dir() / DB_NAME
+
+
+def _package_data(name: str) -> Path:
+    """Locate bundled content: inside the wheel (_data/) or at the top of a source tree."""
+    here = Path(__file__).resolve().parent
+    bundled = here / "_data" / name
+    if bundled.is_dir():
+        return bundled
+    return here.parent / name
+
+
+def builtin_bank_dir() -> Path:
+    return _package_data("bank")
+
+
+def builtin_prompts_dir() -> Path:
+    return _package_data("prompts")
+
+
+class EndpointProfile(BaseModel):
+    """A named OpenAI-compatible endpoint and how to talk to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "default"
+    base_url: str | None = None
+    base_urls: list[str] = Field(default_factory=list, description="replicas of one model")
+    model: str | None = None
+    api_key_env: str | None = None
+    api_key_file: str | None = None
+    api_version: str | None = Field(default=None, description="Azure OpenAI api-version")
+    context_window: int | None = Field(default=None, ge=512)
+    max_output_tokens: int = Field(default=2048, ge=64)
+    answer_token_budget: int = Field(default=3000, ge=50)
+    token_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    temperature: float | None = Field(default=0.0, ge=0, le=2)
+    seed: int | None = 7
+    contract: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @property
+    def urls(self) -> list[str]:
+        """Every base URL of this profile (replicas first-listed first)."""
+        urls = [u.rstrip("/") for u in self.base_urls]
+        if self.base_url and self.base_url not in urls:
+            urls.insert(0, self.base_url)
+        return urls
+
+
+class PracticeDefaults(BaseModel):
+    """Defaults for practice sessions that a user may change in the config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    follow_ups: int = Field(default=1, ge=0, le=5)
+    hint_penalty: float = Field(default=10.0, ge=0, le=100)
+    count: int | None = Field(default=None, ge=1)
+
+
+class Config(BaseModel):
+    """The config file's content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_endpoint: str | None = None
+    grader: Literal["auto", "offline", "llm"] = "auto"
+    bank_dirs: list[str] = Field(default_factory=list)
+    prompts_dir: str | None = None
+    practice: PracticeDefaults = Field(default_factory=PracticeDefaults)
+    endpoints: dict[str, EndpointProfile] = Field(default_factory=dict)
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="USD per million tokens: {model: {input, output}}"
+    )
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file; a missing file is an empty config, a broken one an error."""
+    path = path or config_path()
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8; save the file as UTF-8.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}. Fix the file or delete it.") from None
+    for name, profile in (data.get("endpoints") or {}).items():
+        if isinstance(profile, dict):
+            profile.setdefault("name", name)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: setting '{where}': {err['msg']}.") from None
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write the config file atomically (it never holds a secret)."""
+    import tomli_w
+
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data: dict[str, Any] = config.model_dump(exclude_none=True, exclude_defaults=False)
+    for profile in data.get("endpoints", {}).values():
+        profile.pop("name", None)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def bank_paths(config: Config, extra: list[Path] | None = None) -> list[Path]:
+    """The bank directories to load: built-in, then config/env, then flags."""
+    paths = [builtin_bank_dir()]
+    env = os.environ.get("INTERVIEWER_BANK_DIRS")
+    configured = [Path(p).expanduser() for p in config.bank_dirs]
+    if env:
+        configured += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    for path in [*configured, *(extra or [])]:
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def resolve_endpoint(
+    config: Config,
+    *,
+    name: str | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key_env: str | None = None,
+) -> EndpointProfile | None:
+    """Resolve the endpoint to grade with, or None when none is configured.
+
+    Flags win over INTERVIEWER_* env, which wins over OPENAI_* env, which wins over the
+    config file's default profile.
+    """
+    env = os.environ
+    name = name or env.get("INTERVIEWER_ENDPOINT") or None
+    if name:
+        if name not in config.endpoints:
+            known = ", ".join(sorted(config.endpoints)) or "none yet"
+            raise ConfigError(
+                f"Unknown endpoint '{name}' (known: {known}); add it with"
+                " `interviewer endpoints add NAME --base-url URL --model MODEL`."
+            )
+        profile = config.endpoints[name].model_copy()
+    else:
+        default = config.default_endpoint
+        if default and default in config.endpoints:
+            profile = config.endpoints[default].model_copy()
+        else:
+            profile = EndpointProfile(name="env")
+
+    url = base_url or env.get("INTERVIEWER_BASE_URL") or None
+    if url is None and not name:
+        url = env.get("OPENAI_BASE_URL") or None
+    chosen_model = model or env.get("INTERVIEWER_MODEL") or None
+    if chosen_model is None and not name:
+        chosen_model = env.get("OPENAI_MODEL") or None
+    updates: dict[str, Any] = {}
+    if url:
+        updates["base_url"] = url.rstrip("/")
+        updates["base_urls"] = []
+    if chosen_model:
+        updates["model"] = chosen_model
+    if api_key_env:
+        updates["api_key_env"] = api_key_env
+    if updates:
+        try:
+            profile = EndpointProfile.model_validate({**profile.model_dump(), **updates})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(f"Endpoint setting '{err['loc'][0]}': {err['msg']}.") from None
+    if not profile.urls:
+        if profile.name != "env" or chosen_model:
+            raise ConfigError(
+                f"Endpoint '{profile.name}' has no base URL: pass --base-url or set"
+                " OPENAI_BASE_URL (e.g. http://127.0.0.1:11434/v1 for Ollama)."
+            )
+        return None
+    if not profile.model:
+        raise ConfigError(
+            f"Endpoint '{profile.name}' has no model: pass --model or set INTERVIEWER_MODEL"
+            " (`interviewer endpoints check NAME` lists the server's models)."
+        )
+    return profile
+
+
+def resolve_api_key(profile: EndpointProfile) -> str | None:
+    """Return the API key for a profile, or None for a keyless (local) server.
+
+    The key comes from the environment variable the profile names (default OPENAI_API_KEY)
+    or from a key file that only its owner can read. It is never logged or stored.
+    """
+    env_name = profile.api_key_env or "OPENAI_API_KEY"
+    value = os.environ.get(env_name)
+    if value:
+        return value.strip()
+    if profile.api_key_env and not profile.api_key_file:
+        raise ConfigError(
+            f"Endpoint '{profile.name}' reads its key from ${profile.api_key_env}, which is not"
+            f" set: export {profile.api_key_env}=... (the key is never stored by interviewer)."
+        )
+    if profile.api_key_file:
+        path = Path(profile.api_key_file).expanduser()
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise ConfigError(
+                f"Key file {path} for endpoint '{profile.name}' does not exist; create it"
+                " with the key on one line and `chmod 600` it."
+            ) from None
+        if sys.platform != "win32" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"Key file {path} is readable by other users; run `chmod 600 {path}`."
+            )
+        key = path.read_text(encoding="utf-8").strip()
+        if not key:
+            raise ConfigError(f"Key file {path} is empty; put the API key on its first line.")
+        return key
+    return None

@@ -1,0 +1,35 @@
+"""The shared consoles: results go to stdout, diagnostics and errors to stderr."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.theme import Theme
+
+THEME = Theme(
+    {
+        "ok": "green",
+        "warn": "yellow",
+        "bad": "red",
+        "muted": "grey50",
+        "accent": "cyan",
+        "covered": "green",
+        "partial": "yellow",
+        "missing": "red",
+        "contradicted": "bold red",
+        "ungraded": "magenta",
+    }
+)
+
+console = Console(theme=THEME, highlight=False)
+err_console = Console(stderr=True, theme=THEME, highlight=False)
+
+
+def error(message: str) -> None:
+    """Print one error line on stderr (markup in ``message`` is not interpreted)."""
+    err_console.print("[bad]Error:[/bad] ", end="")
+    err_console.print(message, markup=False, highlight=False)
+
+
+def notice(message: str) -> None:
+    """Print a notice on stderr, so that stdout stays clean for piping."""
+    err_console.print(f"[warn]{message}[/warn]")
