@@ -54,3 +54,13 @@ class InputError(InterviewerError):
 
 class HistoryError(InterviewerError):
     """The history database cannot be opened, migrated or written."""
+
+
+# Endpoint failures that will fail every following request too: a session or batch stops
+# on these instead of marking answer after answer ungraded.
+FATAL_ENDPOINT_KINDS = frozenset({"auth", "not_found", "quota", "connection", "bad_request"})
+
+
+def is_fatal(error: EndpointError) -> bool:
+    """Whether retrying other answers against the same endpoint is pointless."""
+    return error.kind in FATAL_ENDPOINT_KINDS

@@ -1,0 +1,41 @@
+"""Shared fixtures. Every test runs with a temporary INTERVIEWER_HOME and no endpoint env.
+
+This file is shared by all test modules: append fixtures, keep them small, and put larger
+helpers (the loopback chat server, data builders) in their own modules under tests/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ENDPOINT_ENV = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_MODEL",
+    "INTERVIEWER_ENDPOINT",
+    "INTERVIEWER_BASE_URL",
+    "INTERVIEWER_MODEL",
+    "INTERVIEWER_BANK_DIRS",
+    "INTERVIEWER_DB",
+    "INTERVIEWER_GRADER",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every user file at a temp dir and hide any endpoint the developer configured."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("INTERVIEWER_HOME", str(home))
+    for name in ENDPOINT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    # tiktoken must never reach the network in tests: an empty cache dir with no files
+    # makes any download attempt fail fast in the offline fallback path.
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken-cache"))
+    monkeypatch.setenv("COLUMNS", "120")
+    yield home
+
+
+REPO = Path(__file__).resolve().parent.parent
