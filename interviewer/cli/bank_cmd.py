@@ -1,0 +1,100 @@
+"""`interviewer bank list | show | validate`: browse and check question banks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from interviewer.cli.common import handle_errors
+
+if TYPE_CHECKING:
+    from interviewer.bank import Library
+
+bank_app = typer.Typer(help="Browse and validate question banks.", no_args_is_help=True)
+
+BankDirOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--bank-dir",
+        help="Also load the banks in this directory or file (repeatable).",
+        envvar=None,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `bank` group to ``app``."""
+    app.add_typer(bank_app, name="bank")
+
+
+def _library(bank_dir: list[Path] | None) -> Library:
+    from interviewer.bank import load_library
+    from interviewer.config import bank_paths, load_config
+
+    return load_library(bank_paths(load_config(), bank_dir))
+
+
+@bank_app.command("list")
+@handle_errors
+def list_questions(
+    bank: Annotated[str | None, typer.Option(help="Only this bank id.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    difficulty: Annotated[
+        str | None, typer.Option(help="Only this difficulty: easy, medium or hard.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
+    bank_dir: BankDirOption = None,
+) -> None:
+    """List the questions of every loaded bank (bundled ones and your own)."""
+    from interviewer.bank import Selection, filter_questions
+    from interviewer.ui.bank import render_question_list
+
+    library = _library(bank_dir)
+    if bank:
+        library.bank(bank)
+    sel = Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag)
+    render_question_list(library, filter_questions(library.questions, sel))
+
+
+@bank_app.command("show")
+@handle_errors
+def show_question(
+    question_id: Annotated[str, typer.Argument(metavar="ID", help="Question id (or BANK/ID).")],
+    bank_dir: BankDirOption = None,
+) -> None:
+    """Show one question with its reference answer, corrections and key points."""
+    from interviewer.ui.bank import render_question
+
+    render_question(_library(bank_dir).get(question_id))
+
+
+@bank_app.command("validate")
+@handle_errors
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Bank files or directories (default: every loaded bank)."),
+    ] = None,
+) -> None:
+    """Check bank files; exit 1 and name the file, line and field of every problem."""
+    from interviewer.bank import bank_files, load_bank_file
+    from interviewer.config import bank_paths, load_config
+    from interviewer.errors import BankError
+    from interviewer.ui.bank import render_validation
+
+    targets = paths or bank_paths(load_config())
+    results: list[tuple[Path, str | None, int]] = []
+    for file in bank_files(targets):
+        try:
+            bank = load_bank_file(file)
+        except BankError as exc:
+            results.append((file, str(exc), 0))
+        else:
+            results.append((file, None, len(bank.questions)))
+    if not results:
+        raise BankError("No bank files (*.yaml, *.yml) found in " + ", ".join(map(str, targets)))
+    render_validation(results)
+    if any(err for _, err, _ in results):
+        raise typer.Exit(code=1)
