@@ -1,0 +1,119 @@
+"""Config file, precedence of flags over env over the config file, and API keys."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from interviewer.config import (
+    Config,
+    EndpointProfile,
+    config_path,
+    load_config,
+    resolve_api_key,
+    resolve_endpoint,
+    save_config,
+)
+from interviewer.errors import ConfigError
+
+
+def test_home_override_relocates_files(isolated_home):
+    assert config_path() == isolated_home / "config.toml"
+
+
+def test_no_endpoint_anywhere_means_offline():
+    assert resolve_endpoint(Config()) is None
+
+
+def test_openai_env_is_used(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
+    monkeypatch.setenv("OPENAI_MODEL", "m-env")
+    profile = resolve_endpoint(Config())
+    assert profile is not None
+    assert profile.urls == ["http://127.0.0.1:9/v1"]
+    assert profile.model == "m-env"
+
+
+def test_precedence_flags_over_interviewer_env_over_openai_env_over_file(monkeypatch):
+    config = Config(
+        default_endpoint="local",
+        endpoints={
+            "local": EndpointProfile(name="local", base_url="http://file:1/v1", model="m-file")
+        },
+    )
+    profile = resolve_endpoint(config)
+    assert profile is not None
+    assert (profile.urls, profile.model) == (["http://file:1/v1"], "m-file")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://openai-env:2/v1")
+    profile = resolve_endpoint(config)
+    assert profile is not None
+    assert profile.urls == ["http://openai-env:2/v1"]
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", "http://interviewer-env:3/v1")
+    monkeypatch.setenv("INTERVIEWER_MODEL", "m-ienv")
+    profile = resolve_endpoint(config)
+    assert profile is not None
+    assert (profile.urls, profile.model) == (["http://interviewer-env:3/v1"], "m-ienv")
+    profile = resolve_endpoint(config, base_url="http://flag:4/v1", model="m-flag")
+    assert profile is not None
+    assert (profile.urls, profile.model) == (["http://flag:4/v1"], "m-flag")
+
+
+def test_missing_model_and_unknown_profile_name_the_fix(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    with pytest.raises(ConfigError, match="has no model: pass --model"):
+        resolve_endpoint(Config())
+    with pytest.raises(ConfigError, match=r"Unknown endpoint 'nope'.*endpoints add"):
+        resolve_endpoint(Config(), name="nope")
+
+
+def test_config_round_trip_keeps_no_secret(isolated_home):
+    config = Config(
+        default_endpoint="ds",
+        endpoints={
+            "ds": EndpointProfile(
+                name="ds",
+                base_url="https://api.deepseek.com/v1",
+                model="deepseek-chat",
+                api_key_env="DEEPSEEK_API_KEY",
+            )
+        },
+    )
+    path = save_config(config)
+    text = path.read_text(encoding="utf-8")
+    assert "DEEPSEEK_API_KEY" in text
+    loaded = load_config()
+    assert loaded.endpoints["ds"].model == "deepseek-chat"
+    assert loaded.endpoints["ds"].name == "ds"
+
+
+def test_broken_config_names_file_and_setting(isolated_home):
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "config.toml").write_text("grader = [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config\.toml: invalid TOML"):
+        load_config()
+    (isolated_home / "config.toml").write_text('grader = "psychic"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="setting 'grader'"):
+        load_config()
+
+
+def test_api_key_from_named_env_and_key_file(tmp_path, monkeypatch):
+    profile = EndpointProfile(name="p", base_url="http://x/v1", model="m", api_key_env="MY_KEY")
+    with pytest.raises(ConfigError, match=r"\$MY_KEY, which is not set"):
+        resolve_api_key(profile)
+    monkeypatch.setenv("MY_KEY", " sk-test \n")
+    assert resolve_api_key(profile) == "sk-test"
+
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-file\n", encoding="utf-8")
+    os.chmod(key_file, 0o644)
+    filed = EndpointProfile(name="f", base_url="http://x/v1", model="m", api_key_file=str(key_file))
+    with pytest.raises(ConfigError, match="chmod 600"):
+        resolve_api_key(filed)
+    os.chmod(key_file, 0o600)
+    assert resolve_api_key(filed) == "sk-file"
+
+
+def test_keyless_local_server_needs_no_key():
+    profile = EndpointProfile(name="local", base_url="http://127.0.0.1:8080/v1", model="m")
+    assert resolve_api_key(profile) is None
