@@ -39,3 +39,4 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 REPO = Path(__file__).resolve().parent.parent
+from tests.chat_server import chat_server  # noqa: E402, F401  (loopback chat server fixture)

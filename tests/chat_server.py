@@ -1,0 +1,626 @@
+"""A scriptable OpenAI-compatible chat-completions server on 127.0.0.1 for tests and benchmarks.
+
+It is a real HTTP server (stdlib ``ThreadingHTTPServer`` in a background thread, port 0), so
+the openai SDK is exercised end to end: its retries, Retry-After handling, error classes and
+JSON decoding all run for real. Nothing is patched.
+
+Scripting, per test:
+
+* ``server.enqueue(reply, ...)`` queues replies for the next chat requests (first in, first out);
+  an entry may also be a callable ``(request) -> Reply``.
+* ``server.handler = fn`` answers every chat request once the queue is empty; the default
+  handler returns a valid grade (``grade_reply()``).
+* ``server.delay`` (seconds) slows every chat reply down; a ``Reply`` has its own ``delay``.
+* ``server.api_key`` makes the server demand that key (401 otherwise), like a hosted API.
+* ``server.models`` is what ``/v1/models`` lists; a chat request for another model gets the
+  404 a real server sends (OpenAI's text, or Ollama's with ``not_found_style="ollama"``).
+* ``personality(name)`` returns a handler that behaves like one real server towards
+  ``response_format`` (see PERSONALITIES), with the exact error texts from
+  shared/research/endpoints.md Table 1b.
+* ``server.requests`` records every request (path, query, headers, JSON body) so tests can
+  assert on ``response_format``, ``temperature``, ``seed``, the token parameter and messages.
+
+Routes: ``GET /v1/models``, ``POST /v1/chat/completions``, and the Azure forms
+``/openai/deployments/{deployment}/chat/completions?api-version=...`` and
+``/openai/v1/...``; any path ending in ``/models`` or ``/chat/completions`` is served, so
+a base URL with or without ``/v1`` both work.
+
+Benchmarks start it with ``ChatServer(delay=...)`` and many concurrent clients: the listen
+backlog is raised and every connection gets its own thread, so 64+ concurrent requests are
+served in parallel rather than queued.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+# --------------------------------------------------------------------------- data types
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP reply. ``body`` is JSON-encoded unless it is already ``str``."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Request:
+    """One recorded request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def model(self) -> str | None:
+        return self.body.get("model") if isinstance(self.body, dict) else None
+
+    @property
+    def response_format(self) -> Any:
+        return self.body.get("response_format") if isinstance(self.body, dict) else None
+
+    @property
+    def format_type(self) -> str | None:
+        """``response_format.type`` or None when the request has no response_format."""
+        fmt = self.response_format
+        if isinstance(fmt, dict):
+            value = fmt.get("type")
+            return str(value) if value is not None else None
+        return None if fmt is None else str(fmt)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        if isinstance(self.body, dict):
+            return list(self.body.get("messages") or [])
+        return []
+
+    @property
+    def prompt_text(self) -> str:
+        """Every message's content joined, for assertions on what the model was shown."""
+        return "\n".join(str(m.get("content") or "") for m in self.messages)
+
+
+Handler = Callable[[Request], Reply]
+
+# --------------------------------------------------------------------------- reply builders
+
+DEFAULT_CRITERIA = ("correctness", "completeness", "depth", "clarity")
+
+
+def grade_payload(
+    *,
+    scores: dict[str, int] | None = None,
+    key_points: list[tuple[str, str]] | None = None,
+    feedback: str = "Solid answer; name the trade-offs explicitly.",
+    follow_ups: list[str] | None = None,
+    reference_issues: list[str] | None = None,
+    factual_errors: list[str] | None = None,
+) -> dict[str, Any]:
+    """A GradeReply-shaped dict. ``key_points`` are (status, quote) pairs numbered from 1."""
+    levels = scores or dict.fromkeys(DEFAULT_CRITERIA, 3)
+    points = key_points if key_points is not None else [("covered", ""), ("partial", "")]
+    return {
+        "key_points": [
+            {"index": i, "quote": quote, "status": status}
+            for i, (status, quote) in enumerate(points, start=1)
+        ],
+        "criteria": [
+            {"criterion": cid, "evidence": f"evidence for {cid}", "comment": "ok", "score": lvl}
+            for cid, lvl in levels.items()
+        ],
+        "factual_errors": factual_errors or [],
+        "feedback": feedback,
+        "stronger_answer": "A stronger answer would also compare the alternatives.",
+        "follow_ups": follow_ups if follow_ups is not None else ["What would you change at scale?"],
+        "reference_issues": reference_issues or [],
+    }
+
+
+def grade_json(**kwargs: Any) -> str:
+    return json.dumps(grade_payload(**kwargs), ensure_ascii=False)
+
+
+def completion(
+    content: str | None,
+    *,
+    finish_reason: str | None = "stop",
+    model: str = "test-model",
+    reasoning_content: str | None = None,
+    reasoning: str | None = None,
+    refusal: str | None = None,
+    usage: dict[str, int] | None = None,
+    include_usage: bool = True,
+    delay: float = 0.0,
+) -> Reply:
+    """A 200 chat.completion reply carrying ``content``."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if reasoning_content is not None:
+        message["reasoning_content"] = reasoning_content
+    if reasoning is not None:
+        message["reasoning"] = reasoning
+    if refusal is not None:
+        message["refusal"] = refusal
+    body: dict[str, Any] = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+    }
+    if include_usage:
+        body["usage"] = usage or {
+            "prompt_tokens": 321,
+            "completion_tokens": 123,
+            "total_tokens": 444,
+        }
+    return Reply(200, body, delay=delay)
+
+
+def grade_reply(**kwargs: Any) -> Reply:
+    """A 200 reply whose content is a valid grade."""
+    return completion(grade_json(**kwargs))
+
+
+def think_reply(**kwargs: Any) -> Reply:
+    """A reasoning model without a reasoning parser: ``<think>…</think>`` then the JSON."""
+    return completion(
+        "<think>The candidate covers the main idea. {not json} Let me score.</think>\n"
+        + grade_json(**kwargs)
+    )
+
+
+def orphan_think_reply(**kwargs: Any) -> Reply:
+    """R1-distill style: the opening tag was in the prompt, only ``</think>`` is emitted."""
+    return completion(
+        "Okay, the answer {mostly} fits the reference.\n</think>\n\n" + grade_json(**kwargs)
+    )
+
+
+def fenced_reply(**kwargs: Any) -> Reply:
+    return completion("Here is the grade:\n```json\n" + grade_json(**kwargs) + "\n```\n")
+
+
+def trailing_text_reply(**kwargs: Any) -> Reply:
+    return completion(grade_json(**kwargs) + "\n\nI hope this helps! Let me know {if} needed.")
+
+
+def malformed_reply() -> Reply:
+    return completion('{"key_points": [{"index": 1, "status": "covered"}, "criteria": oops')
+
+
+def invalid_grade_reply() -> Reply:
+    """Well-formed JSON that fails validation (score out of range, no feedback)."""
+    payload = grade_payload()
+    payload["criteria"][0]["score"] = 9
+    del payload["feedback"]
+    return completion(json.dumps(payload))
+
+
+def truncated_reply() -> Reply:
+    return completion(grade_json()[:80], finish_reason="length")
+
+
+def blank_reply() -> Reply:
+    """DeepSeek JSON mode: non-JSON output replaced by blanks, finish_reason still stop."""
+    return completion("   \n  ")
+
+
+def refusal_reply() -> Reply:
+    return completion("I'm sorry, but I can't help with grading this answer.")
+
+
+def error(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, body, headers=dict(headers or {}))
+
+
+def openai_error(
+    status: int,
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    code: Any = None,
+    param: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return error(status, body, headers)
+
+
+def unauthorized() -> Reply:
+    return openai_error(
+        401,
+        "Incorrect API key provided: sk-wrong. You can find your API key at"
+        " https://platform.openai.com/account/api-keys.",
+        code="invalid_api_key",
+    )
+
+
+def model_not_found(model: str, style: str = "openai") -> Reply:
+    if style == "ollama":
+        return openai_error(
+            404, f'model "{model}" not found, try pulling it first', type_="api_error"
+        )
+    return openai_error(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+    )
+
+
+def rate_limited(retry_after: float = 0.05) -> Reply:
+    return openai_error(
+        429,
+        "Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1."
+        f" Please try again in {retry_after}s.",
+        type_="requests",
+        code="rate_limit_exceeded",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def quota_exhausted() -> Reply:
+    return openai_error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        type_="insufficient_quota",
+        code="insufficient_quota",
+    )
+
+
+def server_error() -> Reply:
+    return openai_error(
+        500, "The server had an error while processing your request.", type_="server_error"
+    )
+
+
+# --------------------------------------------------------------------------- real rejections
+
+# Each server's real rejection of a response_format it does not support, with the exact
+# status and body shape from shared/research/endpoints.md (Table 1a/1b).
+REJECTIONS: dict[str, Reply] = {
+    "openai_json_schema": openai_error(
+        400,
+        "Invalid parameter: 'response_format' of type 'json_schema' is not supported with"
+        " this model. Learn more about supported models at the Structured Outputs guide:"
+        " https://platform.openai.com/docs/guides/structured-outputs",
+        param="response_format",
+    ),
+    "openai_json_object": openai_error(
+        400,
+        "Invalid parameter: 'response_format' of type 'json_object' is not supported with"
+        " this model.",
+        param="response_format",
+    ),
+    "azure_old_api_version": error(
+        400,
+        {
+            "error": {
+                "code": "BadRequest",
+                "message": "response_format value as json_schema is enabled only for api"
+                " versions 2024-08-01-preview and later",
+            }
+        },
+    ),
+    "deepseek_400": openai_error(
+        400, "This response_format type is unavailable now", code="invalid_request_error"
+    ),
+    "deepseek_422": error(
+        422,
+        {
+            "error": {
+                "message": "Failed to deserialize the JSON body into the target type:"
+                " response_format: response_format.type `json_schema` is unavailable now"
+                " at line 1 column 1234",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_request_error",
+            }
+        },
+    ),
+    "llamacpp_json_schema": openai_error(
+        400,
+        'response_format type must be one of "text" or "json_object", but got: json_schema',
+    ),
+    "lmstudio_json_object": error(
+        400, {"error": "'response_format.type' must be 'json_schema' or 'text'"}
+    ),
+    "lmstudio_old": error(400, {"error": "'response_format.type' must be 'json_schema'"}),
+    "volcengine_json_schema": openai_error(
+        400,
+        "The parameter `response_format.type` specified in the request are not valid:"
+        " invalid value: `json_schema`, supported values are: `json_object` and `text`.",
+        code="InvalidParameter",
+        param="response_format.type",
+    ),
+    # Older vLLM used a flat body ({"object": "error", ...}); xgrammar rejects some schemas
+    # with a vague message that still names response_format.
+    "vllm_json_schema": error(
+        400,
+        {
+            "object": "error",
+            "message": "The provided JSON schema contains features not supported by xgrammar."
+            " (response_format json_schema)",
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        },
+    ),
+    # Some gateways surface a structured-output failure as a 500 that names response_format.
+    "gateway_500": openai_error(
+        500,
+        "Internal error while applying response_format json_schema: unsupported",
+        type_="server_error",
+    ),
+}
+
+
+def _rejecting(
+    rejects: dict[str, str], content: Callable[[Request], Reply] | None = None
+) -> Handler:
+    """A handler rejecting the response_format types in ``rejects`` (type -> REJECTIONS key)."""
+
+    def handle(request: Request) -> Reply:
+        kind = request.format_type
+        if kind in rejects:
+            return REJECTIONS[rejects[kind]]
+        return content(request) if content else grade_reply()
+
+    return handle
+
+
+# name -> which response_format types that server rejects, and with which error.
+PERSONALITIES: dict[str, dict[str, str]] = {
+    "openai": {},
+    "openai_old_model": {
+        "json_schema": "openai_json_schema",
+    },
+    "azure_old_api": {"json_schema": "azure_old_api_version"},
+    "deepseek": {"json_schema": "deepseek_400"},
+    "deepseek_old": {"json_schema": "deepseek_422"},
+    "llamacpp_old": {"json_schema": "llamacpp_json_schema"},
+    "lmstudio": {"json_object": "lmstudio_json_object"},
+    "lmstudio_old": {"json_object": "lmstudio_old"},
+    "volcengine": {"json_schema": "volcengine_json_schema"},
+    "vllm_xgrammar": {"json_schema": "vllm_json_schema"},
+    "gateway_500": {"json_schema": "gateway_500"},
+    # Rejects both structured modes: only the prompt-only contract remains.
+    "no_structured": {"json_schema": "openai_json_schema", "json_object": "openai_json_object"},
+    # Ollama and vLLM accept (or silently ignore) whatever they do not understand.
+    "ollama": {},
+    "vllm": {},
+}
+
+
+def personality(name: str, content: Callable[[Request], Reply] | None = None) -> Handler:
+    """A handler that treats response_format like the named real server does."""
+    return _rejecting(PERSONALITIES[name], content)
+
+
+def ignoring_format(text: Callable[[Request], str]) -> Handler:
+    """A server that accepts any response_format and ignores it (Ollama Cloud, old vLLM)."""
+    return lambda request: completion(text(request))
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Sleeping handlers must not hold up stop(); the Event below wakes them anyway.
+    block_on_close = False
+    # The default backlog of 5 drops connections when a benchmark opens 64 at once.
+    request_queue_size = 256
+    allow_reuse_address = True
+
+
+class ChatServer:
+    """A scripted chat-completions server on 127.0.0.1 (use as a context manager)."""
+
+    def __init__(
+        self,
+        *,
+        models: tuple[str, ...] | list[str] = ("test-model",),
+        delay: float = 0.0,
+        api_key: str | None = None,
+        handler: Handler | None = None,
+        not_found_style: str = "openai",
+        record: bool = True,
+    ) -> None:
+        self.models = list(models)
+        self.delay = delay
+        self.api_key = api_key
+        self.handler: Handler = handler or (lambda _request: grade_reply())
+        self.not_found_style = not_found_style
+        self.record = record
+        self.requests: list[Request] = []
+        self.models_status: int = 200
+        self._queue: deque[Reply | Handler] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._active = 0
+        self.max_active = 0
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> ChatServer:
+        server = self
+
+        class _Handler(_RequestHandler):
+            owner = server
+
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ChatServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "server not started"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def root(self) -> str:
+        """``http://127.0.0.1:PORT`` (no /v1), e.g. for an Azure endpoint."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The base URL a client is configured with: ``http://127.0.0.1:PORT/v1``."""
+        return f"{self.root}/v1"
+
+    # ----------------------------------------------------------------- scripting
+    def enqueue(self, *replies: Reply | Handler) -> None:
+        with self._lock:
+            self._queue.extend(replies)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def chat_requests(self) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    @property
+    def last(self) -> Request:
+        chats = self.chat_requests
+        assert chats, "no chat request was received"
+        return chats[-1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._queue.clear()
+
+    # ----------------------------------------------------------------- serving
+    def _chat_reply(self, request: Request) -> Reply:
+        if self.api_key is not None and not _has_key(request.headers, self.api_key):
+            return unauthorized()
+        model = request.model
+        if self.models and model not in self.models:
+            return model_not_found(str(model), self.not_found_style)
+        with self._lock:
+            scripted = self._queue.popleft() if self._queue else None
+        if scripted is None:
+            return self.handler(request)
+        return scripted if isinstance(scripted, Reply) else scripted(request)
+
+    def _models_reply(self, request: Request) -> Reply:
+        if self.api_key is not None and not _has_key(request.headers, self.api_key):
+            return unauthorized()
+        if self.models_status != 200:
+            return openai_error(self.models_status, "Not Found", type_="not_found_error")
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in self.models]
+        return Reply(200, {"object": "list", "data": data})
+
+    def _serve(self, request: Request) -> Reply:
+        if self.record:
+            with self._lock:
+                self.requests.append(request)
+        path = request.path.rstrip("/")
+        if request.method == "POST" and path.endswith("/chat/completions"):
+            with self._lock:
+                self._active += 1
+                self.max_active = max(self.max_active, self._active)
+            try:
+                reply = self._chat_reply(request)
+                wait = reply.delay + self.delay
+                if wait > 0:
+                    self._stopping.wait(wait)
+                return reply
+            finally:
+                with self._lock:
+                    self._active -= 1
+        if request.method == "GET" and path.endswith("/models"):
+            return self._models_reply(request)
+        return openai_error(
+            404, f"Unknown route {request.method} {request.path}", type_="not_found_error"
+        )
+
+
+def _has_key(headers: dict[str, str], key: str) -> bool:
+    return headers.get("authorization") == f"Bearer {key}" or headers.get("api-key") == key
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    owner: ChatServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output clean."""
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            body = raw.decode("utf-8", "replace")
+        request = Request(
+            method=method,
+            path=parts.path,
+            query={k: v[-1] for k, v in parse_qs(parts.query).items()},
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        reply = self.owner._serve(request)
+        payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+        data = payload.encode("utf-8")
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ChatServer]:
+    """A started ChatServer serving model ``test-model``; stopped after the test."""
+    with ChatServer() as server:
+        yield server
