@@ -1,0 +1,223 @@
+"""The bundled question banks: they load, hold the expected questions, and keep their promises.
+
+The banks are content, so these tests check the properties the rest of the program and the
+graders rely on: ids, key-point counts, that the Chinese original and the English translation
+stay in step, that the article's known errors carry marked corrections, and that the format
+documentation in bank/README.md matches what the loader accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from interviewer.bank import BankInfo, Library, Question, load_bank_file, load_library
+from interviewer.config import builtin_bank_dir
+
+from .conftest import REPO
+
+BANK_DIR = REPO / "bank"
+README = BANK_DIR / "README.md"
+SUFFIXES = ["41", "42", "43", "44", "44b", "45", "46", "47", "48", "49", "50"]
+MARKERS = {"zh": "【更正/补充】", "en": "[Correction / completion]"}
+TOPICS = {
+    "evaluation",
+    "fine-tuning",
+    "peft",
+    "architecture",
+    "prompting",
+    "compression",
+    "scaling",
+}
+# One line of text on a terminal: CJK characters are twice as wide as Latin ones.
+MAX_KEY_POINT_CHARS = {"zh": 50, "en": 110}
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return load_library([BANK_DIR])
+
+
+def bundled_questions() -> list[Question]:
+    return load_library([BANK_DIR]).questions
+
+
+def suffix(question: Question) -> str:
+    return question.id.removeprefix(question.bank + "-")
+
+
+def test_builtin_bank_dir_loads_the_llm_banks():
+    library = load_library([builtin_bank_dir()])
+    ids = {b.info.id for b in library.banks}
+    assert {"llm-zh", "llm-en"} <= ids
+
+
+@pytest.mark.parametrize(("bank_id", "language"), [("llm-zh", "zh"), ("llm-en", "en")])
+def test_llm_banks_hold_the_expected_questions_in_order(library, bank_id, language):
+    bank = library.bank(bank_id)
+    assert bank.info.language == language
+    assert [q.id for q in bank.questions] == [f"{bank_id}-{s}" for s in SUFFIXES]
+    assert all(q.language == language and q.bank == bank_id for q in bank.questions)
+
+
+def test_headers_give_source_license_and_translation(library):
+    zh = library.bank("llm-zh").info
+    en = library.bank("llm-en").info
+    assert zh.translation_of is None
+    assert en.translation_of == "llm-zh"
+    for info in (zh, en):
+        assert "https://www.ai-blog.cn/2181.html" in info.source
+        assert "AI智研社" in info.source
+        assert "2025-01-08" in info.source
+        assert "转载请注明出处" in info.license
+        assert "44b" in info.description
+    assert "translat" in en.description.lower()
+    assert "interviewer project" in en.description
+
+
+@pytest.mark.parametrize("question", bundled_questions(), ids=lambda q: q.id)
+def test_every_bundled_question_is_complete(question):
+    assert question.question.strip()
+    assert question.reference.strip()
+    assert 3 <= len(question.key_points) <= 6
+    assert 2 <= len(question.follow_ups) <= 3
+    assert question.difficulty in {"easy", "medium", "hard"}
+    assert len(set(question.key_points)) == len(question.key_points)
+
+
+@pytest.mark.parametrize("bank_id", ["llm-zh", "llm-en"])
+def test_llm_bank_conventions(library, bank_id):
+    for q in library.bank(bank_id).questions:
+        assert q.topic in TOPICS, q.id
+        assert q.tags, q.id
+        assert all(t == t.lower() and " " not in t for t in q.tags), q.id
+        longest = max(q.key_points, key=len)
+        assert len(longest) <= MAX_KEY_POINT_CHARS[q.language], (q.id, longest)
+        if q.reference_notes:
+            assert q.reference_notes.startswith(MARKERS[q.language]), q.id
+            assert q.reference_notes.strip() in q.full_reference
+
+
+def test_english_edition_matches_the_chinese_one(library):
+    zh = library.bank("llm-zh").questions
+    en = library.bank("llm-en").questions
+    assert [suffix(q) for q in zh] == [suffix(q) for q in en]
+    for a, b in zip(zh, en, strict=True):
+        assert (a.topic, a.difficulty, a.tags) == (b.topic, b.difficulty, b.tags), a.id
+        assert len(a.key_points) == len(b.key_points), a.id
+        assert len(a.follow_ups) == len(b.follow_ups), a.id
+        assert bool(a.reference_notes) == bool(b.reference_notes), a.id
+
+
+def test_editions_are_in_their_own_language(library):
+    for q in library.bank("llm-zh").questions:
+        for text in (q.question, q.reference, q.reference_notes, *q.key_points, *q.follow_ups):
+            assert not text or CJK.search(text), (q.id, text)
+    for q in library.bank("llm-en").questions:
+        for text in (q.question, q.reference, q.reference_notes, *q.key_points, *q.follow_ups):
+            assert not CJK.search(text), (q.id, text)
+
+
+def test_q43_keeps_the_cut_off_reference_and_completes_it(library):
+    zh = library.get("llm-zh-43")
+    assert zh.reference.endswith("此外,微调还可以加速")
+    assert zh.reference_notes.startswith("【更正/补充】")
+    assert "中断" in zh.reference_notes
+    assert "从零训练" in zh.reference_notes
+    assert "领域" in zh.reference_notes
+    en = library.get("llm-en-43")
+    assert en.reference.endswith("fine-tuning can also speed up")
+    assert "mid-sentence" in en.reference_notes
+    assert "from scratch" in en.reference_notes
+
+
+def test_q44b_is_split_out_and_corrects_prefix_tuning(library):
+    zh = library.get("llm-zh-44b")
+    assert zh.question == "Prompt Tuning 和 Prefix Tuning 在微调上有什么区别?"
+    assert zh.reference.startswith("关于prompt tuning 和prefix tuning")
+    # The article's section stays verbatim in 44b and out of 44.
+    assert "直接修改模型参数" in zh.reference
+    assert "Prefix Tuning" not in library.get("llm-zh-44").reference
+    notes = zh.reference_notes
+    assert "冻结" in notes
+    assert "key 和 value" in notes
+    assert "直接修改模型参数" in notes
+    assert "错误" in notes
+    assert "Lester" in notes
+    assert "Li & Liang" in notes
+    assert "P-Tuning v2" in notes
+    en = library.get("llm-en-44b").reference_notes
+    assert "frozen" in en
+    assert "keys and values" in en
+    assert "P-Tuning v2" in en
+
+
+def test_q50_treats_model_bloating_as_a_nonstandard_term(library):
+    zh = library.get("llm-zh-50").reference_notes
+    assert "不是学术界的标准术语" in zh
+    for word in ("Chinchilla", "MoE", "剪枝", "量化", "蒸馏"):
+        assert word in zh
+    en = library.get("llm-en-50").reference_notes
+    assert "not an established term" in en
+    for word in ("Chinchilla", "MoE", "pruning", "quantization", "distillation"):
+        assert word in en
+
+
+@pytest.mark.parametrize(
+    ("qid", "needles"),
+    [
+        ("llm-zh-41", ["显著性检验", "护栏指标"]),
+        ("llm-zh-45", ["Attention Is All You Need", "编码器–解码器", "位置编码"]),
+        ("llm-zh-47", ["零样本", "少样本", "思维链"]),
+        ("llm-zh-48", ["n-gram", "ROUGE", "MMLU", "LLM-as-a-judge"]),
+        ("llm-zh-49", ["Hinton", "温度", "软标签"]),
+    ],
+)
+def test_other_known_gaps_are_filled(library, qid, needles):
+    notes = library.get(qid).reference_notes
+    for needle in needles:
+        assert needle in notes, (qid, needle)
+
+
+# --------------------------------------------------------------------------- README
+
+
+def readme_full_example() -> str:
+    text = README.read_text(encoding="utf-8")
+    marker = text.index("<!-- full-example")
+    match = re.search(r"```yaml\n(.*?)```", text[marker:], re.DOTALL)
+    assert match, "bank/README.md: no ```yaml block after the full-example marker"
+    return match.group(1)
+
+
+def test_readme_full_example_is_a_valid_bank_using_every_field(tmp_path: Path):
+    path = tmp_path / "example.yaml"
+    path.write_text(readme_full_example(), encoding="utf-8")
+    bank = load_bank_file(path)
+    assert len(bank.questions) >= 2
+    header_fields = set(BankInfo.model_fields)
+    assert header_fields <= set(bank.info.model_fields_set)
+    used = set().union(*(q.model_fields_set for q in bank.questions))
+    # rubric is optional and shown separately; bank/language come from the header.
+    assert set(Question.model_fields) - {"rubric", "bank", "language"} <= used
+
+
+def test_readme_documents_every_field_and_the_ways_to_add_banks():
+    text = README.read_text(encoding="utf-8")
+    for name in set(BankInfo.model_fields) | (set(Question.model_fields) - {"bank", "language"}):
+        assert f"| `{name}` |" in text, name
+    for needle in (
+        "--bank-dir",
+        "bank_dirs",
+        "config.toml",
+        "INTERVIEWER_BANK_DIRS",
+        "os.pathsep",
+        "interviewer bank validate",
+        "unique across",
+        "【更正/补充】",
+        "[Correction / completion]",
+    ):
+        assert needle in text, needle
