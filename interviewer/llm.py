@@ -1,0 +1,374 @@
+"""The one place that talks to an OpenAI-compatible endpoint (the only importer of openai).
+
+``ChatClient`` wraps one sync ``openai.OpenAI`` client per base URL of a profile (replicas
+are used round-robin); it is shared by every grading thread, as the SDK's HTTP client allows.
+openai itself is imported only when a client is built, so importing this module is cheap and
+``interviewer --help`` never pays the two seconds openai costs.
+
+What it settles, so that callers never see the SDK:
+
+* the request body: temperature 0 and a seed where the model accepts them, the token-limit
+  parameter the endpoint understands (``max_completion_tokens`` for OpenAI o-series and
+  gpt-5, ``max_tokens`` elsewhere, or the profile's ``token_param``), the ``response_format``
+  of the output contract in use (``build_request_body``, also used for batch files);
+* retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``;
+* errors: every SDK failure becomes an ``EndpointError`` whose ``kind`` says what happened
+  (auth, not_found, connection, timeout, rate_limit, quota, server, bad_request, contract)
+  and whose message is one line naming the endpoint and the fix. A rejection whose body names
+  ``response_format`` (servers use 400, 422 and even 500 for it) is ``contract``, so the
+  grader can step down to a simpler output contract;
+* Azure OpenAI: a profile with ``api_version`` uses ``openai.AzureOpenAI`` with the base URL
+  as ``azure_endpoint`` and the model as the deployment name (the SDK builds
+  ``/openai/deployments/{model}/chat/completions?api-version=...`` and sends the ``api-key``
+  header). Azure's newer v1 API needs no api_version: give ``https://RES.openai.azure.com/openai/v1``
+  as an ordinary base URL;
+* reasoning text from ``reasoning_content`` / ``reasoning`` is returned separately, never
+  mixed into the reply text.
+
+API keys are passed in by the caller (``config.resolve_api_key``) and never logged or shown:
+error messages name the environment variable, not its value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
+from interviewer.errors import EndpointError
+from interviewer.grades import Usage
+
+if TYPE_CHECKING:
+    import openai
+
+Message = dict[str, str]
+
+# OpenAI reasoning models reject max_tokens and any temperature but the default.
+_REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.IGNORECASE)
+_CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One reply: its text, why it stopped, tokens used and any separate reasoning text."""
+
+    text: str
+    finish_reason: str | None
+    usage: Usage | None
+    model: str | None
+    reasoning: str | None = None
+    refusal: str | None = None
+    duration_ms: int = 0
+
+
+def is_reasoning_model(model: str | None) -> bool:
+    """OpenAI o-series and gpt-5 models (their names may carry a provider prefix)."""
+    return bool(model) and bool(_REASONING_MODEL.match(str(model).rsplit("/", 1)[-1]))
+
+
+def token_param(profile: EndpointProfile) -> str:
+    """The request field that caps output tokens at this endpoint."""
+    if profile.token_param != "auto":
+        return profile.token_param
+    return "max_completion_tokens" if is_reasoning_model(profile.model) else "max_tokens"
+
+
+def sends_temperature(profile: EndpointProfile) -> bool:
+    return profile.temperature is not None and not is_reasoning_model(profile.model)
+
+
+def response_format(contract: Contract, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``response_format`` value for an output contract (None for prompt-only)."""
+    if contract == "json_schema":
+        if schema is None:
+            raise ValueError("the json_schema contract needs a schema")
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "grade", "schema": schema, "strict": True},
+        }
+    if contract == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def build_request_body(
+    profile: EndpointProfile,
+    messages: list[Message],
+    *,
+    contract: Contract,
+    max_output_tokens: int,
+    schema: dict[str, Any] | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """The chat-completions request body, as sent and as written to batch files."""
+    body: dict[str, Any] = {"model": profile.model, "messages": messages}
+    if sends_temperature(profile):
+        body["temperature"] = profile.temperature
+    chosen_seed = seed if seed is not None else profile.seed
+    if chosen_seed is not None:
+        body["seed"] = chosen_seed
+    body[token_param(profile)] = max_output_tokens
+    fmt = response_format(contract, schema)
+    if fmt is not None:
+        body["response_format"] = fmt
+    return body
+
+
+class ChatClient:
+    """A thread-safe client for one endpoint profile."""
+
+    def __init__(
+        self, profile: EndpointProfile, api_key: str | None, *, max_retries: int | None = None
+    ) -> None:
+        if not profile.urls or not profile.model:
+            raise EndpointError(
+                f"Endpoint '{profile.name}' needs a base URL and a model.", kind="bad_request"
+            )
+        import openai
+
+        self.profile = profile
+        self._keyed = api_key is not None
+        key = api_key or KEYLESS_PLACEHOLDER
+        retries = profile.max_retries if max_retries is None else max_retries
+        self.max_retries = retries
+        timeout = openai.Timeout(profile.timeout, connect=min(_CONNECT_TIMEOUT, profile.timeout))
+        headers = dict(profile.headers) or None
+        self._clients: list[tuple[str, openai.OpenAI]] = []
+        for url in profile.urls:
+            client: openai.OpenAI
+            if profile.api_version:
+                client = openai.AzureOpenAI(
+                    azure_endpoint=url,
+                    api_version=profile.api_version,
+                    api_key=key,
+                    timeout=timeout,
+                    max_retries=retries,
+                    default_headers=headers,
+                )
+            else:
+                client = openai.OpenAI(
+                    base_url=url,
+                    api_key=key,
+                    timeout=timeout,
+                    max_retries=retries,
+                    default_headers=headers,
+                )
+            self._clients.append((url, client))
+        self._cycle = itertools.cycle(self._clients)
+        self._cycle_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return self._clients[0][0]
+
+    def _next(self) -> tuple[str, openai.OpenAI]:
+        with self._cycle_lock:
+            return next(self._cycle)
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        contract: Contract,
+        max_output_tokens: int,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        """Send one chat request; raise EndpointError (never an SDK exception) on failure."""
+        body = build_request_body(
+            self.profile,
+            messages,
+            contract=contract,
+            max_output_tokens=max_output_tokens,
+            schema=schema,
+            seed=seed,
+        )
+        url, client = self._next()
+        start = time.perf_counter()
+        try:
+            response = client.chat.completions.create(**body)
+        except Exception as exc:
+            raise self._map_error(exc, url, contract) from None
+        duration_ms = int((time.perf_counter() - start) * 1000)
+        if not response.choices:
+            raise EndpointError(
+                f"Endpoint '{self.profile.name}' ({url}) returned a reply with no choices;"
+                " check that the base URL points at a chat-completions server.",
+                kind="server",
+            )
+        choice = response.choices[0]
+        message = choice.message
+        usage = None
+        if response.usage is not None:
+            usage = Usage(
+                prompt_tokens=response.usage.prompt_tokens or 0,
+                completion_tokens=response.usage.completion_tokens or 0,
+            )
+        return Completion(
+            text=message.content or "",
+            finish_reason=choice.finish_reason,
+            usage=usage,
+            model=response.model,
+            reasoning=_reasoning(message),
+            refusal=getattr(message, "refusal", None) or None,
+            duration_ms=duration_ms,
+        )
+
+    def list_models(self) -> list[str]:
+        """The model ids the server lists (``GET /models``)."""
+        url, client = self._clients[0]
+        try:
+            return sorted(m.id for m in client.models.list())
+        except Exception as exc:
+            raise self._map_error(exc, url, "prompt", route="/models") from None
+
+    def close(self) -> None:
+        for _url, client in self._clients:
+            client.close()
+
+    # ----------------------------------------------------------------- errors
+    def _map_error(
+        self, exc: Exception, url: str, contract: Contract, route: str = "/chat/completions"
+    ) -> EndpointError:
+        import openai
+
+        name = f"Endpoint '{self.profile.name}' ({url})"
+        env = self.profile.api_key_env or "OPENAI_API_KEY"
+        if isinstance(exc, openai.APITimeoutError):
+            return EndpointError(
+                f"{name} did not answer within {self.profile.timeout:g} s: raise the profile's"
+                " timeout, lower --concurrency, or check that the server is not stuck.",
+                kind="timeout",
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return EndpointError(
+                f"Cannot reach {name[0].lower()}{name[1:]}: {_cause(exc)}. Is the server"
+                " running, and is the base URL right?",
+                kind="connection",
+            )
+        if not isinstance(exc, openai.APIStatusError):
+            return EndpointError(f"{name} failed: {type(exc).__name__}: {exc}", kind="server")
+        status = exc.status_code
+        text = _error_text(exc)
+        lowered = text.lower()
+        retried = f" after {self.max_retries} retries" if self.max_retries else ""
+        if contract != "prompt" and status in (400, 422, 500) and "response_format" in lowered:
+            return EndpointError(
+                f"{name} rejects response_format {contract} ({status}): {text}",
+                kind="contract",
+                status=status,
+            )
+        if status in (401, 403):
+            if not self._keyed:
+                fix = (
+                    f"it needs an API key: set {env}, or give the profile api_key_env or"
+                    " api_key_file."
+                )
+            else:
+                fix = f"set {env} or the profile's api_key_env to a valid key."
+            verb = "rejected the API key" if status == 401 else "refused access"
+            return EndpointError(f"{name} {verb} ({status}): {fix}", kind="auth", status=status)
+        if status == 404:
+            if route == "/chat/completions" and "model" in lowered:
+                return EndpointError(
+                    f"{name} has no model '{self.profile.model}' (404): run `interviewer"
+                    f" endpoints check {self.profile.name}` to list its models, then fix"
+                    " --model or the profile.",
+                    kind="not_found",
+                    status=status,
+                )
+            return EndpointError(
+                f"{name} answered 404 for {route}: check the base URL (most servers expect it"
+                " to end in /v1).",
+                kind="not_found",
+                status=status,
+            )
+        if status == 429:
+            if "quota" in lowered or "billing" in lowered or exc.code == "insufficient_quota":
+                return EndpointError(
+                    f"{name} reports the quota is exhausted (429): {text} Check the plan and"
+                    " billing of this API key; grading stopped.",
+                    kind="quota",
+                    status=status,
+                )
+            wait = exc.response.headers.get("retry-after")
+            asked = f", server asked to wait {wait} s" if wait else ""
+            return EndpointError(
+                f"{name} is still rate-limiting{retried} (429{asked}): lower --concurrency or"
+                " wait, then run `interviewer regrade`.",
+                kind="rate_limit",
+                status=status,
+            )
+        if status >= 500 or status in (408, 409):
+            return EndpointError(
+                f"{name} failed with {status}{retried}: {text} Try again later.",
+                kind="server",
+                status=status,
+            )
+        return EndpointError(
+            f"{name} rejected the request ({status}): {text}{_hint(lowered)}",
+            kind="bad_request",
+            status=status,
+        )
+
+
+def _hint(lowered: str) -> str:
+    if "max_tokens" in lowered and "max_completion_tokens" in lowered:
+        return ' Set token_param = "max_completion_tokens" in the profile.'
+    if "temperature" in lowered:
+        return " Remove temperature from the profile (temperature = none)."
+    if "context" in lowered and ("length" in lowered or "window" in lowered):
+        return " Lower the profile's answer_token_budget or max_output_tokens."
+    if "seed" in lowered:
+        return " Remove seed from the profile."
+    return ""
+
+
+def _error_text(exc: openai.APIStatusError) -> str:
+    """The server's own message, whatever the body shape, on one short line."""
+    body = exc.body
+    message: Any = None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or body.get("detail")
+        if isinstance(message, dict):
+            message = message.get("message")
+    elif isinstance(body, str):
+        message = body
+    if not message:
+        try:
+            message = exc.response.text
+        except Exception:  # the body may be unreadable; the status still says enough
+            message = ""
+    text = " ".join(str(message).split()) if message else f"HTTP {exc.status_code}"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _cause(exc: Exception) -> str:
+    """The innermost reason of a connection failure (refused, DNS, reset)."""
+    inner: BaseException | None = exc
+    while inner is not None and inner.__cause__ is not None:
+        inner = inner.__cause__
+    text = str(inner) if inner is not None else ""
+    if "refused" in text.lower():
+        return "connection refused"
+    return " ".join(text.split())[:200] or "connection error"
+
+
+def _reasoning(message: Any) -> str | None:
+    """Reasoning text from whichever field the server uses (reasoning_content, reasoning)."""
+    for attr in ("reasoning_content", "reasoning"):
+        value = getattr(message, attr, None)
+        if isinstance(value, str) and value.strip():
+            return value
+    details = getattr(message, "reasoning_details", None)
+    if isinstance(details, list):
+        texts = [d.get("text", "") for d in details if isinstance(d, dict)]
+        joined = "\n".join(t for t in texts if t)
+        return joined or None
+    return None
