@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import typer
 
-from interviewer.cli import bank_cmd, endpoints_cmd, grade_cmd, history_cmd, practice_cmd
+from interviewer.cli import (
+    bank_cmd,
+    endpoints_cmd,
+    grade_cmd,
+    history_cmd,
+    mock_cmd,
+    practice_cmd,
+)
 
 app = typer.Typer(
     name="interviewer",
@@ -21,7 +28,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for _module in (practice_cmd, bank_cmd, grade_cmd, history_cmd, endpoints_cmd):
+for _module in (practice_cmd, mock_cmd, bank_cmd, grade_cmd, history_cmd, endpoints_cmd):
     _module.register(app)
 
 

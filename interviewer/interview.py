@@ -1,0 +1,308 @@
+"""A practice or mock interview: hints, grading, follow-ups and saving, without terminal I/O.
+
+The CLI reads answers and renders results; this module decides what happens to them. The
+order of operations is the point: every answer is written to the history database *before*
+it is graded, so a crash, a Ctrl-C or a failing endpoint never loses what the candidate
+typed. An endpoint failure is recorded as an ungraded attempt (never a score of 0); fatal
+failures (bad key, unknown model, unreachable server, exhausted quota) end the session after
+that record is written.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from interviewer.bank import Question
+from interviewer.errors import EndpointError, InputError, is_fatal
+from interviewer.grades import Grader, GraderInfo, Outcome
+
+if TYPE_CHECKING:
+    from interviewer.history import HistoryStore
+
+ExchangeKind = Literal["answer", "follow_up", "skip"]
+FollowUpSource = Literal["bank", "grader"]
+
+
+@dataclass
+class FollowUp:
+    """A follow-up question and where it came from (curated in the bank, or the grader)."""
+
+    text: str
+    source: FollowUpSource
+
+
+@dataclass
+class Exchange:
+    """One question asked in a session and what became of the answer."""
+
+    question: Question
+    kind: ExchangeKind
+    prompt: str
+    answer: str = ""
+    attempt_id: int | None = None
+    outcome: Outcome | None = None
+    final_score: float | None = None
+    hints_used: int = 0
+    time_taken_ms: int = 0
+    error: str | None = None
+    follow_ups: list[Exchange] = field(default_factory=list)
+
+    @property
+    def graded(self) -> bool:
+        return self.outcome is not None and self.outcome.graded
+
+
+@dataclass
+class SessionSummary:
+    """Totals shown at the end of a session and stored with it."""
+
+    session_id: str
+    asked: int
+    answered: int
+    skipped: int
+    ungraded: int
+    mean_score: float | None
+    follow_ups: int
+    mean_follow_up_score: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Session:
+    """Runs one interview session against a grader and a history store."""
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        grader: Grader,
+        *,
+        mode: str = "practice",
+        follow_ups: int = 1,
+        hint_penalty: float = 10.0,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        if follow_ups < 0:
+            raise InputError("--follow-ups must be 0 or more.")
+        self.store = store
+        self.grader = grader
+        self.mode = mode
+        self.max_follow_ups = follow_ups
+        self.hint_penalty = hint_penalty
+        self.exchanges: list[Exchange] = []
+        self.session_id = store.start_session(
+            mode=mode,
+            grader=grader.info,
+            settings={"follow_ups": follow_ups, "hint_penalty": hint_penalty, **(settings or {})},
+        )
+        self._closed = False
+
+    @property
+    def grader_info(self) -> GraderInfo:
+        return self.grader.info
+
+    # ------------------------------------------------------------------ hints
+
+    def key_points(self, question: Question) -> list[str]:
+        """The key points of a question, derived from the reference when the bank has none."""
+        if question.key_points:
+            return list(question.key_points)
+        from interviewer.offline import derive_key_points
+
+        return derive_key_points(question.full_reference, question.language)
+
+    def hint(self, question: Question, hints_used: int) -> str | None:
+        """Reveal the next key point, or None when every point has been revealed."""
+        points = self.key_points(question)
+        return points[hints_used] if hints_used < len(points) else None
+
+    # ------------------------------------------------------------------ answers
+
+    def answer(
+        self,
+        question: Question,
+        answer: str,
+        *,
+        hints_used: int = 0,
+        time_taken_ms: int = 0,
+    ) -> Exchange:
+        """Save an answer, grade it, save the grade; endpoint failures become ungraded."""
+        text = _checked_answer(answer)
+        attempt_id = self.store.record_answer(
+            session_id=self.session_id,
+            question=question,
+            answer=text,
+            hints_used=hints_used,
+            time_taken_ms=time_taken_ms,
+        )
+        exchange = Exchange(
+            question=question,
+            kind="answer",
+            prompt=question.question,
+            answer=text,
+            attempt_id=attempt_id,
+            hints_used=hints_used,
+            time_taken_ms=time_taken_ms,
+        )
+        self.exchanges.append(exchange)
+        self._grade_into(exchange, question)
+        return exchange
+
+    def skip(self, question: Question, *, time_taken_ms: int = 0) -> Exchange:
+        """Record a skipped question (it counts as forgotten for review scheduling)."""
+        attempt_id = self.store.record_skip(
+            session_id=self.session_id, question=question, time_taken_ms=time_taken_ms
+        )
+        exchange = Exchange(
+            question=question,
+            kind="skip",
+            prompt=question.question,
+            attempt_id=attempt_id,
+            time_taken_ms=time_taken_ms,
+        )
+        self.exchanges.append(exchange)
+        return exchange
+
+    # ------------------------------------------------------------------ follow-ups
+
+    def follow_ups_for(self, exchange: Exchange) -> list[FollowUp]:
+        """Follow-ups to ask after an answer: the bank's curated ones first, then the grader's.
+
+        None after a skip or an ungraded answer: probing an answer nobody assessed would be
+        guesswork.
+        """
+        grade = exchange.outcome.grade if exchange.outcome is not None else None
+        if self.max_follow_ups == 0 or exchange.kind != "answer" or grade is None:
+            return []
+        chosen: list[FollowUp] = []
+        seen: set[str] = set()
+        candidates = [FollowUp(t, "bank") for t in exchange.question.follow_ups] + [
+            FollowUp(t, "grader") for t in grade.follow_ups
+        ]
+        for candidate in candidates:
+            key = candidate.text.strip().lower()
+            if key and key not in seen:
+                seen.add(key)
+                chosen.append(candidate)
+            if len(chosen) >= self.max_follow_ups:
+                break
+        return chosen
+
+    def answer_follow_up(
+        self,
+        parent: Exchange,
+        follow_up: FollowUp,
+        answer: str,
+        *,
+        time_taken_ms: int = 0,
+    ) -> Exchange:
+        """Save and grade the answer to a follow-up, against what the follow-up probes."""
+        text = _checked_answer(answer)
+        attempt_id = self.store.record_answer(
+            session_id=self.session_id,
+            question=parent.question,
+            answer=text,
+            kind="follow_up",
+            parent_id=parent.attempt_id,
+            prompt=follow_up.text,
+            time_taken_ms=time_taken_ms,
+        )
+        probe = follow_up_question(parent, follow_up, len(parent.follow_ups) + 1)
+        exchange = Exchange(
+            question=probe,
+            kind="follow_up",
+            prompt=follow_up.text,
+            answer=text,
+            attempt_id=attempt_id,
+            time_taken_ms=time_taken_ms,
+        )
+        parent.follow_ups.append(exchange)
+        self._grade_into(exchange, probe)
+        return exchange
+
+    # ------------------------------------------------------------------ grading
+
+    def _grade_into(self, exchange: Exchange, question: Question) -> None:
+        assert exchange.attempt_id is not None
+        started = time.monotonic()
+        try:
+            outcome = self.grader.grade(question, exchange.answer)
+        except EndpointError as exc:
+            outcome = Outcome(
+                info=self.grader.info,
+                ungraded_reason="endpoint_error",
+                ungraded_detail=str(exc),
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+            exchange.error = str(exc)
+            exchange.outcome = outcome
+            self.store.record_outcome(exchange.attempt_id, outcome, final_score=None)
+            if is_fatal(exc):
+                raise
+            return
+        exchange.outcome = outcome
+        if outcome.grade is not None:
+            penalty = self.hint_penalty * exchange.hints_used
+            exchange.final_score = round(max(0.0, outcome.grade.score - penalty), 1)
+        self.store.record_outcome(exchange.attempt_id, outcome, final_score=exchange.final_score)
+
+    # ------------------------------------------------------------------ end
+
+    def summary(self) -> SessionSummary:
+        answered = [e for e in self.exchanges if e.kind == "answer"]
+        scores = [e.final_score for e in answered if e.final_score is not None]
+        follow_ups = [f for e in answered for f in e.follow_ups]
+        fu_scores = [f.final_score for f in follow_ups if f.final_score is not None]
+        return SessionSummary(
+            session_id=self.session_id,
+            asked=len(self.exchanges),
+            answered=len(answered),
+            skipped=sum(1 for e in self.exchanges if e.kind == "skip"),
+            ungraded=sum(1 for e in [*answered, *follow_ups] if not e.graded),
+            mean_score=round(statistics.fmean(scores), 1) if scores else None,
+            follow_ups=len(follow_ups),
+            mean_follow_up_score=round(statistics.fmean(fu_scores), 1) if fu_scores else None,
+        )
+
+    def finish(self, report: dict[str, Any] | None = None) -> SessionSummary:
+        """Close the session in the store (idempotent) and return its summary."""
+        summary = self.summary()
+        if not self._closed:
+            self.store.end_session(self.session_id, report=report or summary.as_dict())
+            self._closed = True
+        return summary
+
+
+def follow_up_question(parent: Exchange, follow_up: FollowUp, number: int) -> Question:
+    """Build the question a follow-up answer is graded against.
+
+    A follow-up the grader wrote aims at the gaps of the first answer, so its key points are
+    the ones that answer missed or only half covered. A curated follow-up from the bank may
+    probe beyond the reference, so its key points are derived from the reference by the
+    grader, which is told to credit correct content beyond it.
+    """
+    q = parent.question
+    points: list[str] = []
+    grade = parent.outcome.grade if parent.outcome is not None else None
+    if follow_up.source == "grader" and grade is not None:
+        points = [kp.text for kp in grade.key_points if kp.status != "covered"]
+    return q.model_copy(
+        update={
+            "id": f"{q.id}.f{number}",
+            "question": follow_up.text,
+            "key_points": points[:6],
+            "follow_ups": [],
+        }
+    )
+
+
+def _checked_answer(answer: str) -> str:
+    text = answer.strip()
+    if not text:
+        raise InputError("An empty answer cannot be graded: type an answer, /skip or /quit.")
+    # No upper limit here: a long answer is saved in full, and the grader cuts what it sends
+    # to its token budget with a visible notice.
+    return text
