@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 
@@ -45,7 +44,8 @@ def render_question(q: Question) -> None:
         points = "\n".join(f"{i}. {p}" for i, p in enumerate(q.key_points, 1))
         console.print(Panel(points, title="Key points", border_style="ok"))
     if q.follow_ups:
-        console.print(Markdown("\n".join(f"- {f}" for f in q.follow_ups)), style="muted")
+        follow = "\n".join(f"• {f}" for f in q.follow_ups)
+        console.print(Panel(follow, title="Follow-up questions", border_style="muted"))
 
 
 def render_validation(results: list[tuple[Path, str | None, int]]) -> None:
