@@ -9,6 +9,7 @@ documentation in bank/README.md matches what the loader accepts.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,24 @@ BANK_DIR = REPO / "bank"
 README = BANK_DIR / "README.md"
 SUFFIXES = ["41", "42", "43", "44", "44b", "45", "46", "47", "48", "49", "50"]
 MARKERS = {"zh": "【更正/补充】", "en": "[Correction / completion]"}
+# One small vocabulary across the bundled banks, so that `--topic` works the same in each.
 TOPICS = {
-    "evaluation",
+    "architecture",
+    "training",
     "fine-tuning",
     "peft",
-    "architecture",
+    "alignment",
     "prompting",
+    "inference",
     "compression",
     "scaling",
+    "rag",
+    "evaluation",
+    "systems",
 }
-# One line of text on a terminal: CJK characters are twice as wide as Latin ones.
-MAX_KEY_POINT_CHARS = {"zh": 50, "en": 110}
+# A key point is one line: at most this many terminal cells (CJK characters take two).
+MAX_KEY_POINT_CELLS = 110
+HANDBOOK = "llm-handbook-zh"
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -43,6 +51,14 @@ def library() -> Library:
 
 def bundled_questions() -> list[Question]:
     return load_library([BANK_DIR]).questions
+
+
+def bundled_bank_ids() -> list[str]:
+    return [b.info.id for b in load_library([BANK_DIR]).banks]
+
+
+def cells(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def suffix(question: Question) -> str:
@@ -88,14 +104,18 @@ def test_every_bundled_question_is_complete(question):
     assert len(set(question.key_points)) == len(question.key_points)
 
 
-@pytest.mark.parametrize("bank_id", ["llm-zh", "llm-en"])
-def test_llm_bank_conventions(library, bank_id):
-    for q in library.bank(bank_id).questions:
+@pytest.mark.parametrize("bank_id", bundled_bank_ids())
+def test_bundled_bank_conventions(library, bank_id):
+    bank = library.bank(bank_id)
+    assert bank.info.source
+    assert bank.info.license
+    for q in bank.questions:
+        assert q.id.startswith(bank_id + "-"), q.id
         assert q.topic in TOPICS, q.id
         assert q.tags, q.id
         assert all(t == t.lower() and " " not in t for t in q.tags), q.id
-        longest = max(q.key_points, key=len)
-        assert len(longest) <= MAX_KEY_POINT_CHARS[q.language], (q.id, longest)
+        longest = max(q.key_points, key=cells)
+        assert cells(longest) <= MAX_KEY_POINT_CELLS, (q.id, longest)
         if q.reference_notes:
             assert q.reference_notes.startswith(MARKERS[q.language]), q.id
             assert q.reference_notes.strip() in q.full_reference
@@ -180,6 +200,46 @@ def test_other_known_gaps_are_filled(library, qid, needles):
     notes = library.get(qid).reference_notes
     for needle in needles:
         assert needle in notes, (qid, needle)
+
+
+# --------------------------------------------------------------------------- handbook
+
+
+def test_handbook_bank_is_a_curated_subset_with_its_license(library):
+    bank = library.bank(HANDBOOK)
+    assert 20 <= len(bank.questions) <= 30
+    # Ids carry the handbook's chapter and question number, e.g. llm-handbook-zh-04-03.
+    assert all(re.fullmatch(rf"{HANDBOOK}-\d\d-\d\d", q.id) for q in bank.questions)
+    assert bank.info.language == "zh"
+    assert "https://github.com/axiaoquan/llm-interview-handbook" in bank.info.source
+    assert "MIT" in bank.info.license
+    assert "Copyright (c) 2026 axiaoquan" in bank.info.license
+    text = bank.path.read_text(encoding="utf-8")
+    assert "# Copyright (c) 2026 axiaoquan" in text
+    assert "# Permission is hereby granted, free of charge" in text
+    assert "# The above copyright notice and this permission notice shall be included" in text
+
+
+@pytest.mark.parametrize(
+    ("qid", "needles"),
+    [
+        # DPO: the handbook has the effect of beta backwards.
+        ("llm-handbook-zh-04-03", ["说反了", "越贴近 π_ref"]),
+        # Post-Norm is LN(x + SubLayer(x)), not x + LN(SubLayer(x)).
+        ("llm-handbook-zh-01-06", ["LN(x + SubLayer(x))"]),
+        # MLA concatenates a decoupled RoPE key; it does not add one.
+        ("llm-handbook-zh-01-04", ["拼接"]),
+        # Recall@K was described as precision.
+        ("llm-handbook-zh-06-06", ["Precision@K"]),
+        # 16 bytes/parameter is not "optimizer state alone".
+        ("llm-handbook-zh-02-02", ["56 GB"]),
+    ],
+)
+def test_handbook_errors_carry_corrections(library, qid, needles):
+    question = library.get(qid)
+    assert question.reference_notes.startswith(MARKERS["zh"])
+    for needle in needles:
+        assert needle in question.reference_notes, (qid, needle)
 
 
 # --------------------------------------------------------------------------- README
