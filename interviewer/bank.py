@@ -27,6 +27,7 @@ Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 BANK_SUFFIXES = (".yaml", ".yml")
+CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -75,9 +76,13 @@ class Question(BaseModel):
     @property
     def full_reference(self) -> str:
         """The reference answer followed by its corrections, as a grader should read it."""
-        if self.reference_notes.strip():
-            return f"{self.reference}\n\n[Correction / completion]\n{self.reference_notes.strip()}"
-        return self.reference
+        notes = self.reference_notes.strip()
+        if not notes:
+            return self.reference
+        # Bank authors usually start their notes with the marker already; don't say it twice.
+        if notes.startswith(CORRECTION_MARKERS):
+            return f"{self.reference}\n\n{notes}"
+        return f"{self.reference}\n\n[Correction / completion]\n{notes}"
 
     @property
     def sha(self) -> str:
