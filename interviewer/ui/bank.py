@@ -21,7 +21,7 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
     table.add_column("bank", style="muted", no_wrap=True)
     table.add_column("topic")
     table.add_column("level")
-    table.add_column("question", overflow="fold")
+    table.add_column("question", overflow="ellipsis", no_wrap=True, min_width=20)
     for q in questions:
         first_line = q.question.splitlines()[0]
         table.add_row(q.id, q.bank, q.topic, q.difficulty, first_line)
