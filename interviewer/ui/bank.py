@@ -17,11 +17,12 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
         err_console.print("[warn]No question matches these filters.[/warn]")
         return
     table = Table(title=f"{len(questions)} question(s)", title_justify="left")
-    table.add_column("id", style="accent", no_wrap=True)
+    id_width = max(len(q.id) for q in questions)
+    table.add_column("id", style="accent", no_wrap=True, min_width=id_width)
     table.add_column("bank", style="muted", no_wrap=True)
-    table.add_column("topic")
-    table.add_column("level")
-    table.add_column("question", overflow="ellipsis", no_wrap=True, min_width=20)
+    table.add_column("topic", no_wrap=True)
+    table.add_column("level", no_wrap=True)
+    table.add_column("question", overflow="ellipsis", no_wrap=True, ratio=1)
     for q in questions:
         first_line = q.question.splitlines()[0]
         table.add_row(q.id, q.bank, q.topic, q.difficulty, first_line)
