@@ -141,7 +141,8 @@ def redact_secrets(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    # Key order is kept as given: a report reads best in the order its author chose.
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _loads(text: str | None, default: Any) -> Any:

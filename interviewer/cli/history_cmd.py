@@ -1,9 +1,385 @@
-"""Placeholder command group (filled in by its own change)."""
+"""`interviewer history | stats | export | due | regrade`: look back at past practice.
+
+Dates for --since/--until: YYYY-MM-DD (a local day; --until includes that day), an ISO time,
+or a span back from now such as 7d, 2w or 12h.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from interviewer.cli.common import (
+    ApiKeyEnvOpt,
+    BankDirOpt,
+    BaseUrlOpt,
+    EndpointOpt,
+    GraderOpt,
+    ModelOpt,
+    build_grader,
+    handle_errors,
+)
+
+if TYPE_CHECKING:
+    from interviewer.history import HistoryStore
+
+history_app = typer.Typer(
+    help="List past sessions and attempts; `history show ID` shows one attempt in full.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="From this date on: YYYY-MM-DD, an ISO time, or 7d / 2w / 12h."),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option("--until", help="Up to and including this date (YYYY-MM-DD or ISO time)."),
+]
+SessionOpt = Annotated[
+    str | None,
+    typer.Option("--session", help="Only this session (an id or its first characters)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for scripts.")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
+    """Add `history` (with `show`), `stats`, `export`, `due` and `regrade` to ``app``."""
+    app.add_typer(history_app, name="history")
+    app.command("stats")(stats)
+    app.command("export")(export)
+    app.command("due")(due)
+    app.command("regrade")(regrade)
+
+
+def _range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    from interviewer.errors import InputError
+    from interviewer.history import parse_when
+
+    start = parse_when(since, option="--since") if since else None
+    end = parse_when(until, option="--until", end=True) if until else None
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--until ({until}) must come after --since ({since}).")
+    return start, end
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _session_id(store: HistoryStore, session: str | None) -> str | None:
+    return store.resolve_session_id(session) if session else None
+
+
+# --------------------------------------------------------------------------- history
+
+
+@history_app.callback(invoke_without_command=True)
+@handle_errors
+def history(
+    ctx: typer.Context,
+    bank: Annotated[
+        str | None, typer.Option(help="Only attempts at this bank's questions.")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ungraded: Annotated[
+        bool, typer.Option("--ungraded", help="Only answers without a successful grade.")
+    ] = False,
+    session: SessionOpt = None,
+    sessions: Annotated[
+        bool, typer.Option("--sessions", help="List sessions instead of attempts.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N rows.")] = 20,
+    path: Annotated[
+        bool, typer.Option("--path", help="Print where the history database lives and exit.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List recent attempts (newest first), or sessions with --sessions.
+
+    Examples: `interviewer history --topic rag --since 7d`, `interviewer history --ungraded`,
+    `interviewer history show 42`, `interviewer history --path`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from interviewer.config import db_path
+    from interviewer.history import HistoryStore
+    from interviewer.ui import history as ui
+
+    if path:
+        ui.render_path(str(db_path()))
+        return
+    start, end = _range(since, until)
+    with HistoryStore.open_default() as store:
+        session_id = _session_id(store, session)
+        if sessions:
+            found = store.sessions(since=start, until=end, session_id=session_id, limit=limit)
+            if as_json:
+                _print_json([s.to_dict() for s in found])
+            else:
+                ui.render_sessions(found)
+            return
+        attempts = store.attempts(
+            session_id=session_id,
+            bank=bank,
+            topic=topic,
+            since=start,
+            until=end,
+            ungraded=ungraded,
+            limit=limit,
+        )
+    if as_json:
+        _print_json([a.to_dict() for a in attempts])
+        return
+    title = (
+        f"{len(attempts)} most recent attempt(s)"
+        if len(attempts) == limit
+        else (f"{len(attempts)} attempt(s)")
+    )
+    if ungraded:
+        title += " without a grade"
+    ui.render_attempts(attempts, title=title)
+
+
+@history_app.command("show")
+@handle_errors
+def show(
+    attempt_id: Annotated[
+        int, typer.Argument(help="Attempt id, as listed by `interviewer history`.")
+    ],
+    no_reference: Annotated[
+        bool, typer.Option("--no-reference", help="Do not print the reference answer.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one attempt in full: question, answer, every grade side by side, follow-ups."""
+    from interviewer.history import HistoryStore
+    from interviewer.ui import history as ui
+
+    with HistoryStore.open_default() as store:
+        detail = store.attempt(attempt_id)
+    if as_json:
+        _print_json(detail.to_dict())
+    else:
+        ui.render_attempt(detail, reference=not no_reference)
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@handle_errors
+def stats(
+    bank: Annotated[str | None, typer.Option(help="Only this bank's questions.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Progress per topic and difficulty: tries, mean, best, trend, with terminal charts.
+
+    Counts main answers of practice and mock sessions; ungraded answers are never averaged.
+    `--json` prints the same numbers for scripts.
+    """
+    from interviewer.history import HistoryStore
+    from interviewer.stats import compute_stats
+    from interviewer.ui import history as ui
+
+    start, end = _range(since, until)
+    with HistoryStore.open_default() as store:
+        result = compute_stats(store, bank=bank, topic=topic, since=start, until=end)
+    if as_json:
+        _print_json(result)
+    else:
+        ui.render_stats(result)
+
+
+# --------------------------------------------------------------------------- export
+
+
+@handle_errors
+def export(
+    session: SessionOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="md, jsonl or html (default: from the --out suffix, else md).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="File to write; '-' or nothing prints to stdout."),
+    ] = None,
+) -> None:
+    """Export a session or a date range as Markdown, JSON Lines or a self-contained HTML page.
+
+    Example: `interviewer export --since 2025-03-01 --format html --out march.html`.
+    Without --session or dates, everything is exported.
+    """
+    from interviewer.errors import InputError
+    from interviewer.export import FORMATS, collect, export_summary, render_export, write_export
+    from interviewer.history import HistoryStore
+
+    if session and (since or until):
+        raise InputError("Give either --session or --since/--until, not both.")
+    to_file = out is not None and str(out) != "-"
+    chosen = fmt
+    if chosen is None and to_file:
+        assert out is not None
+        suffix = out.suffix.lower().lstrip(".")
+        chosen = {"markdown": "md", "htm": "html", "json": "jsonl"}.get(suffix, suffix)
+        if chosen not in FORMATS:
+            chosen = "md"
+    chosen = (chosen or "md").lower()
+    if chosen not in FORMATS:
+        raise InputError(f"--format '{fmt}' is not known; use one of {', '.join(FORMATS)}.")
+    start, end = _range(since, until)
+    with HistoryStore.open_default() as store:
+        data = collect(store, session_id=session, since=start, until=end)
+    text = render_export(data, chosen)
+    if not to_file:
+        sys.stdout.write(text)
+        return
+    assert out is not None
+    written = write_export(text, out)
+    counts = export_summary(data)
+    from interviewer.ui.console import err_console
+
+    err_console.print(
+        f"Wrote {written} ({chosen}): {counts['sessions']} session(s),"
+        f" {counts['questions']} question(s), {counts['follow_ups']} follow-up(s).",
+        markup=False,
+        highlight=False,
+    )
+
+
+# --------------------------------------------------------------------------- due
+
+
+@handle_errors
+def due(
+    bank: Annotated[str | None, typer.Option(help="Only this bank's questions.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Upcoming and new questions to list.")
+    ] = 10,
+    bank_dir: BankDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What is due for review and when, and which loaded questions were never practised.
+
+    Scheduling uses FSRS: a final score under 40 (or a skip) rates Again, under 60 Hard,
+    under 85 Good, else Easy. Ungraded answers never change the schedule.
+    """
+    from interviewer.bank import load_library
+    from interviewer.config import bank_paths, load_config
+    from interviewer.history import HistoryStore
+    from interviewer.stats import review_overview
+    from interviewer.ui import history as ui
+
+    library = load_library(bank_paths(load_config(), bank_dir))
+    if bank:
+        library.bank(bank)
+    with HistoryStore.open_default() as store:
+        now = store.now()
+        overview = review_overview(
+            store.review_states(),
+            library.questions,
+            now=now,
+            seen=store.seen_question_ids(),
+            bank=bank,
+        )
+    if as_json:
+        _print_json(overview.to_dict())
+    else:
+        ui.render_due(overview, upcoming_limit=limit, new_limit=limit)
+
+
+# --------------------------------------------------------------------------- regrade
+
+
+@handle_errors
+def regrade(
+    session: SessionOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    all_attempts: Annotated[
+        bool, typer.Option("--all", help="Regrade every answer in range, not only ungraded ones.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be regraded and stop.")
+    ] = False,
+    grader: GraderOpt = "auto",
+    endpoint: EndpointOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    bank_dir: BankDirOpt = None,
+) -> None:
+    """Grade stored answers again with the current grader; earlier grades are kept.
+
+    By default only answers without a successful grade (endpoint errors, unreadable
+    replies, interrupted sessions); --all regrades every answer in range. Questions come
+    from the loaded banks, or from the copy stored with the attempt if the bank lost them.
+    Example: `interviewer regrade --since 7d --all --endpoint local`.
+    """
+    from interviewer.bank import load_library
+    from interviewer.config import bank_paths, load_config
+    from interviewer.errors import BankError
+    from interviewer.history import HistoryStore
+    from interviewer.regrading import RegradeResult, select_attempts
+    from interviewer.regrading import regrade as run_regrade
+    from interviewer.ui import history as ui
+
+    config = load_config()
+    start, end = _range(since, until)
+    with HistoryStore.open_default() as store:
+        attempts = select_attempts(
+            store,
+            session_id=_session_id(store, session),
+            since=start,
+            until=end,
+            include_graded=all_attempts,
+        )
+        if dry_run:
+            ui.render_regrade_plan(attempts)
+            return
+        if not attempts:
+            ui.render_regrade(RegradeResult(session_id=None))
+            return
+        try:
+            library = load_library(bank_paths(config, bank_dir))
+        except BankError as exc:
+            from interviewer.ui.console import notice
+
+            notice(f"Banks not loaded ({exc}); grading against the questions stored in history.")
+            library = None
+        chosen = build_grader(
+            config,
+            grader=grader,
+            endpoint=endpoint,
+            base_url=base_url,
+            model=model,
+            api_key_env=api_key_env,
+        )
+        result = run_regrade(
+            store,
+            chosen,
+            attempts,
+            library=library,
+            hint_penalty=config.practice.hint_penalty,
+            on_item=ui.render_regrade_item,
+        )
+    ui.render_regrade(result)
+    if result.stopped:
+        raise typer.Exit(code=1)

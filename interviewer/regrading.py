@@ -1,0 +1,199 @@
+"""Re-grade stored attempts with the current grader, keeping every earlier grade.
+
+Which question an attempt is graded against: the bank's current version when the bank
+still has the question (a corrected reference should benefit old answers too), else the
+snapshot stored with the attempt. The grade row records the sha of the version used.
+A follow-up answer is graded against the follow-up question rebuilt the way the interview
+built it (``interview.follow_up_question``), from the parent's first successful grade.
+
+The new grade is added as a new row; the review schedule is replayed from the latest
+successful grades, so a regrade corrects the schedule rather than counting as a review.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from interviewer.errors import BankError, EndpointError, HistoryError, is_fatal
+
+if TYPE_CHECKING:
+    from interviewer.bank import Library, Question
+    from interviewer.grades import Grader, Outcome
+    from interviewer.history import AttemptRecord, HistoryStore
+
+
+@dataclass
+class RegradeItem:
+    """What happened to one attempt."""
+
+    attempt_id: int
+    question_id: str
+    kind: str
+    before: float | None
+    after: float | None
+    status: str  # graded, ungraded, failed (no question to grade against)
+    detail: str = ""
+
+
+@dataclass
+class RegradeResult:
+    """The regrade session and one item per attempt considered."""
+
+    session_id: str | None
+    items: list[RegradeItem] = field(default_factory=list)
+    stopped: str | None = None  # a fatal endpoint error ended the run early
+
+    @property
+    def graded(self) -> int:
+        return sum(1 for i in self.items if i.status == "graded")
+
+
+def select_attempts(
+    store: HistoryStore,
+    *,
+    session_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_graded: bool = False,
+) -> list[AttemptRecord]:
+    """Answers and follow-up answers to regrade (oldest first); skips are never graded."""
+    return store.attempts(
+        session_id=session_id,
+        since=since,
+        until=until,
+        ungraded=not include_graded,
+        kinds=("answer", "follow_up"),
+        oldest_first=True,
+    )
+
+
+def question_for(store: HistoryStore, attempt: AttemptRecord, library: Library | None) -> Question:
+    """The bank question an attempt is about: current bank version, else its snapshot."""
+    if library is not None:
+        try:
+            return library.get(attempt.question_id)
+        except BankError:
+            pass
+    snapshot = store.question_snapshot(attempt.question_sha) if attempt.question_sha else None
+    if snapshot is None:
+        raise HistoryError(
+            f"Attempt {attempt.id}: question '{attempt.question_id}' is not in the loaded banks"
+            " and was not stored with the attempt; add its bank with --bank-dir."
+        )
+    return snapshot
+
+
+def _follow_up_target(store: HistoryStore, attempt: AttemptRecord, question: Question) -> Question:
+    from interviewer.grades import Outcome
+    from interviewer.interview import Exchange, FollowUp, follow_up_question
+
+    assert attempt.parent_id is not None
+    parent = store.attempt(attempt.parent_id)
+    first_good = next((g for g in parent.grades if g.graded), None)
+    outcome = None
+    if first_good is not None and first_good.grade is not None:
+        from interviewer.grades import GraderInfo
+
+        outcome = Outcome(grade=first_good.grade, info=GraderInfo(kind="offline"))
+    exchange = Exchange(question=question, kind="answer", prompt=question.question)
+    exchange.outcome = outcome
+    prompt = attempt.prompt or ""
+    source: Literal["bank", "grader"] = "bank" if prompt in question.follow_ups else "grader"
+    number = next((i for i, f in enumerate(parent.follow_ups, 1) if f.attempt.id == attempt.id), 1)
+    return follow_up_question(exchange, FollowUp(prompt, source), number)
+
+
+def regrade(
+    store: HistoryStore,
+    grader: Grader,
+    attempts: list[AttemptRecord],
+    *,
+    library: Library | None,
+    hint_penalty: float,
+    on_item: Callable[[RegradeItem], None] | None = None,
+) -> RegradeResult:
+    """Grade ``attempts`` again in a new ``regrade`` session; return what changed.
+
+    An endpoint error marks that attempt's new grade ungraded and carries on; a fatal one
+    (bad key, unknown model, unreachable server, quota) stops the run after recording it.
+    """
+    from interviewer.grades import Outcome
+
+    result = RegradeResult(session_id=None)
+    if not attempts:
+        return result
+    result.session_id = store.start_session(
+        mode="regrade",
+        grader=grader.info,
+        settings={"attempts": [a.id for a in attempts], "hint_penalty": hint_penalty},
+    )
+    try:
+        for attempt in attempts:
+            before = attempt.score if attempt.graded else None
+            try:
+                question = question_for(store, attempt, library)
+                target = (
+                    _follow_up_target(store, attempt, question)
+                    if attempt.kind == "follow_up"
+                    else question
+                )
+            except HistoryError as exc:
+                item = RegradeItem(
+                    attempt.id, attempt.question_id, attempt.kind, before, None, "failed", str(exc)
+                )
+                result.items.append(item)
+                if on_item:
+                    on_item(item)
+                continue
+            started = time.monotonic()
+            fatal: EndpointError | None = None
+            try:
+                outcome: Outcome = grader.grade(target, attempt.answer)
+            except EndpointError as exc:
+                outcome = Outcome(
+                    info=grader.info,
+                    ungraded_reason="endpoint_error",
+                    ungraded_detail=str(exc),
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
+                fatal = exc if is_fatal(exc) else None
+            final = None
+            if outcome.grade is not None:
+                penalty = hint_penalty * attempt.hints_used if attempt.kind == "answer" else 0.0
+                final = round(max(0.0, outcome.grade.score - penalty), 1)
+            store.record_outcome(
+                attempt.id,
+                outcome,
+                final_score=final,
+                session_id=result.session_id,
+                question_sha=question.sha,
+            )
+            item = RegradeItem(
+                attempt.id,
+                attempt.question_id,
+                attempt.kind,
+                before,
+                final,
+                "graded" if outcome.graded else "ungraded",
+                outcome.ungraded_detail or (outcome.ungraded_reason or ""),
+            )
+            result.items.append(item)
+            if on_item:
+                on_item(item)
+            if fatal is not None:
+                result.stopped = str(fatal)
+                break
+    finally:
+        store.end_session(
+            result.session_id,
+            report={
+                "regraded": result.graded,
+                "considered": len(result.items),
+                "stopped": result.stopped,
+            },
+        )
+    return result
