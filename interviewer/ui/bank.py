@@ -19,9 +19,11 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
     table = Table(title=f"{len(questions)} question(s)", title_justify="left")
     id_width = max(len(q.id) for q in questions)
     table.add_column("id", style="accent", no_wrap=True, min_width=id_width)
-    table.add_column("bank", style="muted", no_wrap=True)
-    table.add_column("topic", no_wrap=True)
-    table.add_column("level", no_wrap=True)
+    table.add_column(
+        "bank", style="muted", no_wrap=True, min_width=max(len(q.bank) for q in questions)
+    )
+    table.add_column("topic", no_wrap=True, min_width=max(len(q.topic) for q in questions))
+    table.add_column("level", no_wrap=True, min_width=6)
     table.add_column("question", overflow="ellipsis", no_wrap=True, ratio=1)
     for q in questions:
         first_line = q.question.splitlines()[0]
