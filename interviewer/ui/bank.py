@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from interviewer.bank import Library, Question
 from interviewer.ui.console import console, err_console
@@ -17,17 +18,24 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
         err_console.print("[warn]No question matches these filters.[/warn]")
         return
     table = Table(title=f"{len(questions)} question(s)", title_justify="left")
-    id_width = max(len(q.id) for q in questions)
-    table.add_column("id", style="accent", no_wrap=True, min_width=id_width)
-    table.add_column(
-        "bank", style="muted", no_wrap=True, min_width=max(len(q.bank) for q in questions)
-    )
-    table.add_column("topic", no_wrap=True, min_width=max(len(q.topic) for q in questions))
-    table.add_column("level", no_wrap=True, min_width=6)
-    table.add_column("question", overflow="ellipsis", no_wrap=True, ratio=1)
+    widths = [
+        max(len(q.id) for q in questions),
+        max(len(q.bank) for q in questions),
+        max(len(q.topic) for q in questions),
+        6,
+    ]
+    for name, width, style in zip(
+        ("id", "bank", "topic", "level"), widths, ("accent", "muted", "", ""), strict=True
+    ):
+        table.add_column(name, style=style, no_wrap=True, min_width=width)
+    # One line per question: the text is cut to the room left by the other columns
+    # (measured in terminal cells, so CJK text is cut correctly), at least 20 cells.
+    room = max(20, console.width - sum(widths) - 3 * (len(widths) + 1) - 1)
+    table.add_column("question", no_wrap=True)
     for q in questions:
-        first_line = q.question.splitlines()[0]
-        table.add_row(q.id, q.bank, q.topic, q.difficulty, first_line)
+        text = Text(q.question.splitlines()[0])
+        text.truncate(room, overflow="ellipsis")
+        table.add_row(q.id, q.bank, q.topic, q.difficulty, text)
     console.print(table)
     banks = ", ".join(f"{b.info.id} ({len(b.questions)})" for b in library.banks)
     console.print(f"[muted]Banks: {banks}[/muted]")
