@@ -93,6 +93,10 @@ _ZH_STOP_CHARS = frozenset(
 # boundary and is noise (的存, 表的).
 _ZH_PARTICLES = frozenset("的了吗呢吧啊呀")
 
+# Variant spellings of one term, common in Chinese computing texts: folded onto one form so
+# that 头结点 and 头节点 match.
+_ZH_VARIANTS = (("结点", "节点"), ("储存", "存储"), ("存贮", "存储"))
+
 _WORD_RE = re.compile(
     r"o\([^()\n]{1,16}\)"  # big-O notation: O(1), O(n log n)
     r"|[a-z][a-z0-9]*(?:['_][a-z0-9]+)*"  # words, snake_case and contractions
@@ -209,6 +213,9 @@ def _cjk_tokens(run: str, *, plain: bool, out: list[str]) -> None:
     if plain:
         out.extend(run)
         return
+    for variant, canonical in _ZH_VARIANTS:
+        if variant in run:
+            run = run.replace(variant, canonical)
     for i, char in enumerate(run):
         if char not in _ZH_STOP_CHARS:
             out.append(char)
@@ -334,11 +341,22 @@ def clause_spans(text: str, *, min_units: float = 3.0) -> list[tuple[int, int]]:
     for s_start, s_end in sentence_spans(text):
         pieces: list[tuple[int, int]] = []
         start = s_start
+        depth = 0
+        scanned = s_start
         for match in _CLAUSE_END_RE.finditer(text, s_start, s_end):
-            # A comma inside a number (1,000) or a colon in a time is not a clause break.
+            segment = text[scanned : match.start()]
+            scanned = match.start()
+            depth = max(
+                0,
+                depth
+                + sum(segment.count(c) for c in "(（[")
+                - sum(segment.count(c) for c in ")）]"),
+            )
+            # A comma inside brackets (e.g. RLHF, DPO), inside a number (1,000) or a colon in
+            # a time is not a clause break.
             before = text[match.start() - 1] if match.start() > 0 else ""
             after = text[match.end()] if match.end() < len(text) else ""
-            if before.isdigit() and after.isdigit():
+            if depth > 0 or (before.isdigit() and after.isdigit()):
                 continue
             _add_span(text, start, match.end(), pieces)
             start = match.end()

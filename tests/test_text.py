@@ -127,6 +127,10 @@ def test_clauses_split_at_commas_and_merge_short_pieces() -> None:
     assert "TCP, UDP and IP are protocols," in clauses
     assert all(c in text for c in clauses)
     assert tx.split_clauses("1,000 packets, sent fast") == ["1,000 packets, sent fast"]
+    assert tx.split_clauses("alignment methods (e.g. RLHF, DPO, KTO), and then evaluation") == [
+        "alignment methods (e.g. RLHF, DPO, KTO),",
+        "and then evaluation",
+    ]
 
 
 def test_strip_list_marker() -> None:
