@@ -23,6 +23,7 @@ library at load time; pydantic models and the scheduler are imported when first 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -480,6 +481,16 @@ class HistoryStore:
                 f"Cannot create {self.path.parent} for the history database ({exc.strerror});"
                 " set INTERVIEWER_HOME or INTERVIEWER_DB to a writable place."
             ) from None
+        if not self.path.exists():
+            # Answers are personal: a new database is readable by its owner only (SQLite
+            # gives its -wal and -shm files the same permissions).
+            try:
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise HistoryError(
+                    f"Cannot create {self.path} ({exc.strerror}); set INTERVIEWER_DB to a"
+                    " writable file."
+                ) from None
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(

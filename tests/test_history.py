@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -378,3 +380,10 @@ def test_parse_when() -> None:
     )
     with pytest.raises(InputError, match="--since 'last tuesday' is not a date"):
         parse_when("last tuesday", option="--since")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_new_database_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "private.db"
+    HistoryStore(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

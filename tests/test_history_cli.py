@@ -311,3 +311,13 @@ def test_dates_use_local_days(seeded: dict[str, Any]) -> None:
     today = datetime.now(UTC).astimezone().date().isoformat()
     rows = json.loads(ok("history", "--since", today, "--until", today, "--json").stdout)
     assert len(rows) == 5
+
+
+def test_due_survives_a_broken_bank(seeded: dict[str, Any], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("bank: [this is not a bank\n", encoding="utf-8")
+    result = ok("due", "--bank-dir", str(broken), "--json")
+    assert "Banks not loaded" in result.stderr
+    data = json.loads(result.stdout)
+    assert [d["question_id"] for d in data["due"] + data["upcoming"]] == ["cli-rag"]
+    assert data["new"] == []

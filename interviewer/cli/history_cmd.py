@@ -283,18 +283,23 @@ def due(
     """
     from interviewer.bank import load_library
     from interviewer.config import bank_paths, load_config
+    from interviewer.errors import BankError
     from interviewer.history import HistoryStore
     from interviewer.stats import review_overview
     from interviewer.ui import history as ui
+    from interviewer.ui.console import notice
 
-    library = load_library(bank_paths(load_config(), bank_dir))
-    if bank:
-        library.bank(bank)
+    try:
+        questions = load_library(bank_paths(load_config(), bank_dir)).questions
+    except BankError as exc:
+        # A broken bank file must not hide the schedule: show it without question texts.
+        notice(f"Banks not loaded ({exc}); new questions cannot be listed.")
+        questions = []
     with HistoryStore.open_default() as store:
         now = store.now()
         overview = review_overview(
             store.review_states(),
-            library.questions,
+            questions,
             now=now,
             seen=store.seen_question_ids(),
             bank=bank,
