@@ -93,6 +93,10 @@ OFF_TOPIC_RELEVANCE = 0.2
 OFF_TOPIC_RECALL = 0.1
 OFF_TOPIC_QUESTION = 0.3
 OFF_TOPIC_CLARITY = 0.25
+# Clarity suffers when an answer runs this many times longer than the reference, or its
+# sentences average more units than this.
+RAMBLING_RATIO = 4.0
+LONG_SENTENCE_UNITS = 60.0
 # Restating the question: most of the answer's weight is the question's own words and it
 # recalls almost nothing the question does not already say.
 RESTATE_ECHO = 0.6
@@ -619,12 +623,10 @@ def _levels(prep: _Prepared, a: _Analysis) -> _Levels:
     if wrong_verdict or off_topic:
         correctness = 0.0
     length = min(1.0, a.length_ratio / LENGTH_FULL)
-    depth = min(quality, length) + (EXPLAIN_BONUS if a.explains else 0.0)
+    depth = min(correctness, length) + (EXPLAIN_BONUS if a.explains else 0.0)
     if (restates and not right_verdict) or off_topic:
         depth = 0.0
-    clarity = 0.5 + 0.25 * min(1.0, a.relevance / 0.6) + (0.25 if a.sentences > 1 else 0.0)
-    if a.units < 3:
-        clarity -= 0.25
+    clarity = _clarity(a)
     if off_topic:
         # Clear prose about something else does not answer clearly.
         clarity = min(clarity, OFF_TOPIC_CLARITY)
@@ -637,6 +639,26 @@ def _levels(prep: _Prepared, a: _Analysis) -> _Levels:
         wrong_verdict=wrong_verdict,
         restates=restates,
     )
+
+
+def _clarity(a: _Analysis) -> float:
+    """Clarity from form alone: on point, neither a fragment nor a ramble, sentences that end.
+
+    Level 3 is the default for an answer that stays on the question; level 4 needs it to be
+    focused and of sensible length too.
+    """
+    clarity = 0.75
+    if a.units < 3:
+        clarity -= 0.25
+    if a.length_ratio > RAMBLING_RATIO:
+        clarity -= 0.25
+    if a.units / max(a.sentences, 1) > LONG_SENTENCE_UNITS:
+        clarity -= 0.25
+    if a.relevance < 0.3:
+        clarity -= 0.25
+    elif a.relevance >= 0.6 and 0.3 <= a.length_ratio <= 2.0 and clarity == 0.75:
+        clarity = 1.0
+    return clarity
 
 
 # --------------------------------------------------------------------------- the grader
