@@ -115,7 +115,7 @@ def test_history_lists_and_filters(seeded: dict[str, Any]) -> None:
     for qid in ("cli-rag", "gone-q"):
         assert qid in listing
     assert "skipped" in listing
-    assert "ungraded (truncated)" in listing
+    assert "ungraded: truncated" in listing
     data = json.loads(ok("history", "--json").stdout)
     assert [a["id"] for a in data] == [
         seeded["a3"],

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 SPARK = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 MARKS = {"covered": "✓", "partial": "◐", "missing": "✗", "contradicted": "‼"}
+SHORT_REASON = {"endpoint_error": "endpoint", "unparseable": "unreadable"}
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -94,7 +95,7 @@ def _status(attempt: AttemptRecord) -> Text:
     if status == "pending":
         return Text("not graded", style="ungraded")
     reason = attempt.grade.ungraded_reason if attempt.grade else None
-    return Text(f"ungraded ({reason})", style="ungraded")
+    return Text(f"ungraded: {SHORT_REASON.get(reason or '', reason)}", style="ungraded")
 
 
 # --------------------------------------------------------------------------- history
@@ -120,8 +121,8 @@ def render_attempts(attempts: list[AttemptRecord], *, title: str) -> None:
     table.add_column("topic")
     table.add_column("level")
     table.add_column("score", no_wrap=True)
-    table.add_column("answer")
-    preview = max(16, console.width - 96)
+    table.add_column("answer", no_wrap=True, overflow="ellipsis", min_width=10)
+    preview = max(10, console.width - 96)
     for a in attempts:
         qid = a.question_id if a.kind != "follow_up" else f"↳ {a.question_id}"
         table.add_row(
@@ -392,18 +393,21 @@ def _due_table(title: str, items: list[DueItem], now: datetime) -> Table:
     table.add_column("when", no_wrap=True)
     table.add_column("last", no_wrap=True)
     table.add_column("reviews", justify="right")
+    table.add_column("again", justify="right")
     table.add_column("recall", justify="right")
-    table.add_column("text")
-    preview = max(16, console.width - 100)
+    table.add_column("text", no_wrap=True, overflow="ellipsis", min_width=10)
+    preview = max(10, console.width - 96)
     for item in items:
         when = _relative(item.due, now)
         table.add_row(
             item.question_id,
             item.topic or "",
-            _when(item.due),
+            # Reviews fall due at the start of a day: the date says it all.
+            item.due.astimezone().strftime("%Y-%m-%d"),
             Text(when, style="bad" if item.overdue else "muted"),
             item.last_rating or "",
-            f"{item.review_count} ({item.lapses}×again)" if item.lapses else str(item.review_count),
+            str(item.review_count),
+            str(item.lapses) if item.lapses else "",
             f"{item.recall:.0%}" if item.recall is not None else "",
             _one_line(item.question, preview)
             if item.question
