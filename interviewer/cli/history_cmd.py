@@ -6,6 +6,7 @@ or a span back from now such as 7d, 2w or 12h.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from datetime import datetime
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from interviewer.history import HistoryStore
 
 history_app = typer.Typer(
-    help="List past sessions and attempts; `history show ID` shows one attempt in full.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -51,11 +51,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for 
 
 def register(app: typer.Typer) -> None:
     """Add `history` (with `show`), `stats`, `export`, `due` and `regrade` to ``app``."""
-    app.add_typer(history_app, name="history")
-    app.command("stats")(stats)
-    app.command("export")(export)
-    app.command("due")(due)
-    app.command("regrade")(regrade)
+    app.add_typer(history_app, name="history", help=_reflow(history.__doc__))
+    for name, command in (("stats", stats), ("export", export), ("due", due)):
+        app.command(name, help=_reflow(command.__doc__))(command)
+    app.command("regrade", help=_reflow(regrade.__doc__))(regrade)
+
+
+def _reflow(doc: str | None) -> str:
+    """Join a docstring's wrapped lines so that --help reflows each paragraph to the terminal."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def _range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
@@ -103,9 +108,11 @@ def history(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List recent attempts (newest first), or sessions with --sessions.
+    """List past attempts or sessions; `history show ID` for one.
 
-    Examples: `interviewer history --topic rag --since 7d`, `interviewer history --ungraded`,
+    Attempts are listed newest first with their current score (the latest successful
+    grade; ungraded ones say why). Examples: `interviewer history --topic rag --since 7d`,
+    `interviewer history --ungraded`, `interviewer history --sessions`,
     `interviewer history show 42`, `interviewer history --path`.
     """
     if ctx.invoked_subcommand is not None:
@@ -183,10 +190,12 @@ def stats(
     until: UntilOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Progress per topic and difficulty: tries, mean, best, trend, with terminal charts.
+    """Progress per topic and difficulty, with bars and sparklines.
 
-    Counts main answers of practice and mock sessions; ungraded answers are never averaged.
-    `--json` prints the same numbers for scripts.
+    Tries, graded/ungraded/skipped counts, mean, best and trend (later half minus earlier
+    half) of the main answers of practice and mock sessions. Scores are final scores
+    (after hint penalties); ungraded answers are never averaged. `--json` prints the same
+    numbers for scripts.
     """
     from interviewer.history import HistoryStore
     from interviewer.stats import compute_stats
@@ -222,10 +231,11 @@ def export(
         typer.Option("--out", "-o", help="File to write; '-' or nothing prints to stdout."),
     ] = None,
 ) -> None:
-    """Export a session or a date range as Markdown, JSON Lines or a self-contained HTML page.
+    """Export a session or a date range as Markdown, JSONL or HTML.
 
-    Example: `interviewer export --since 2025-03-01 --format html --out march.html`.
-    Without --session or dates, everything is exported.
+    The HTML page is self-contained (inline CSS, no scripts or external files). Without
+    --session or dates, everything is exported. Example:
+    `interviewer export --since 2025-03-01 --format html --out march.html`.
     """
     from interviewer.errors import InputError
     from interviewer.export import FORMATS, collect, export_summary, render_export, write_export
@@ -276,10 +286,11 @@ def due(
     bank_dir: BankDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What is due for review and when, and which loaded questions were never practised.
+    """What is due for review and when, and what is still new.
 
     Scheduling uses FSRS: a final score under 40 (or a skip) rates Again, under 60 Hard,
     under 85 Good, else Easy. Ungraded answers never change the schedule.
+    `interviewer practice --due` asks the due questions first.
     """
     from interviewer.bank import load_library
     from interviewer.config import bank_paths, load_config
@@ -331,12 +342,13 @@ def regrade(
     api_key_env: ApiKeyEnvOpt = None,
     bank_dir: BankDirOpt = None,
 ) -> None:
-    """Grade stored answers again with the current grader; earlier grades are kept.
+    """Grade stored answers again; earlier grades are kept.
 
-    By default only answers without a successful grade (endpoint errors, unreadable
-    replies, interrupted sessions); --all regrades every answer in range. Questions come
-    from the loaded banks, or from the copy stored with the attempt if the bank lost them.
-    Example: `interviewer regrade --since 7d --all --endpoint local`.
+    Uses the current grader (same options as practice). By default only answers without a
+    successful grade (endpoint errors, unreadable replies, interrupted sessions); --all
+    regrades every answer in range. Questions come from the loaded banks, or from the copy
+    stored with the attempt if the bank lost them. Example:
+    `interviewer regrade --since 7d --all --endpoint local`.
     """
     from interviewer.bank import load_library
     from interviewer.config import bank_paths, load_config
