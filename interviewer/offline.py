@@ -357,6 +357,15 @@ def _verdict(text: str, chinese: bool) -> _Verdict | None:
     return None
 
 
+def _is_bare_verdict(text: str) -> bool:
+    norm = tx.normalise(text).strip(" ,.;:!?\"'")
+    return bool(
+        _VERDICT_ZH_ALONE.fullmatch(norm)
+        or _VERDICT_ZH_ANYWHERE.fullmatch(norm)
+        or norm in _VERDICT_EN_FIRST
+    )
+
+
 def _agreement(expected: bool | None, given: _Verdict | None) -> bool | None:
     """True/False when the answer's verdict agrees/contradicts the reference, else None."""
     if expected is None or given is None:
@@ -383,15 +392,15 @@ def _prepare(
         points = [_make_point(kp, question_units) for kp in key_points]
     else:
         points = _derive_points(reference, question_units, language, 6)
-    texts = [p.text for p in points]
     verdict_point: int | None = None
     if verdict is not None and not key_points:
+        # The verdict becomes a point of its own; a clause that only restates it ("错误",
+        # "No") would be a duplicate that no answer can cover by matching words.
         label = ("结论：" if chinese else "Verdict: ") + _verdict_word(verdict, chinese)
-        texts.insert(0, label)
-        points.insert(0, _Point(text=label, weights={}, total=0.0))
+        kept = [p for p in points if not _is_bare_verdict(p.text)]
+        points = [_Point(text=label, weights={}, total=0.0), *kept][:6]
         verdict_point = 0
-        points = points[:6]
-        texts = texts[:6]
+    texts = [p.text for p in points]
     scoring = [_make_point(c, question_units) for c in _reference_clauses(reference)]
     scoring = [p for p in scoring if p.total > 0][:MAX_SCORING_POINTS]
     ref_weights: dict[str, float] = {}
@@ -492,8 +501,21 @@ def _analyse(prep: _Prepared, answer: str) -> _Analysis:
     units = tx.tokenise(body)
     vocabulary = _Vocabulary.of(units)
 
-    coverage = tuple(_coverage(p, vocabulary) for p in prep.points)
-    scored = [c for c, p in zip(coverage, prep.points, strict=True) if p.total > 0]
+    stated: _Verdict | None = None
+    if prep.verdict is not None:
+        stated = _verdict(body, prep.chinese or tx.detect_language(body) == "zh")
+    agreement = _agreement(prep.verdict, stated)
+
+    # The verdict point is covered by agreeing with the reference, not by sharing words.
+    coverage = tuple(
+        (1.0 if agreement else 0.0) if i == prep.verdict_point else _coverage(p, vocabulary)
+        for i, p in enumerate(prep.points)
+    )
+    scored = [
+        c
+        for i, (c, p) in enumerate(zip(coverage, prep.points, strict=True))
+        if p.total > 0 or i == prep.verdict_point
+    ]
     content = sum(scored) / len(scored) if scored else 0.0
     if prep.required is not None and len(prep.scoring) > prep.required:
         # "Name at least 4": the best 4 reference items count, whichever the answer picked.
@@ -531,10 +553,6 @@ def _analyse(prep: _Prepared, answer: str) -> _Analysis:
         else recall
     )
 
-    stated: _Verdict | None = None
-    if prep.verdict is not None:
-        stated = _verdict(body, prep.chinese or tx.detect_language(body) == "zh")
-
     pieces = _quotable_pieces(body)
     clauses = [body[a:b] for a, b in pieces]
     clause_units = [_Vocabulary.of(tx.tokenise(c)) for c in clauses]
@@ -551,7 +569,7 @@ def _analyse(prep: _Prepared, answer: str) -> _Analysis:
         on_question=on_question,
         units=n_units,
         length_ratio=n_units / prep.ref_units_len,
-        agreement=_agreement(prep.verdict, stated),
+        agreement=agreement,
         verdict_quote=stated.quote if stated is not None else "",
         explains=bool(_EXPLAIN_RE.search(tx.normalise(body))),
         sentences=len(tx.sentence_spans(body)),
