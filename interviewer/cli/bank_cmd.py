@@ -48,14 +48,16 @@ def list_questions(
     bank_dir: BankDirOption = None,
 ) -> None:
     """List the questions of every loaded bank (bundled ones and your own)."""
-    from interviewer.bank import Selection, filter_questions
-    from interviewer.ui.bank import render_question_list
+    # Served from the validated bank index: no YAML parsing or model building when the
+    # bank files are unchanged, so listing starts about as fast as the CLI itself.
+    from interviewer.bank_index import bank_paths, load_index
+    from interviewer.ui.bank import render_index_rows
 
-    library = _library(bank_dir)
+    index = load_index(bank_paths(bank_dir))
     if bank:
-        library.bank(bank)
-    sel = Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag)
-    render_question_list(library, filter_questions(library.questions, sel))
+        index.bank(bank)
+    rows = index.filter(bank=bank, topic=topic, difficulty=difficulty, tag=tag)
+    render_index_rows(index.banks, rows)
 
 
 @bank_app.command("show")

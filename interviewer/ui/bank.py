@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.bank import Library, Question
 from interviewer.ui.console import console, err_console
+
+if TYPE_CHECKING:
+    # Type names only: `bank list` renders index rows and must not import the bank models.
+    from interviewer.bank import Library, Question
+    from interviewer.bank_index import BankRow, QuestionRow
 
 
 def render_question_list(library: Library, questions: list[Question]) -> None:
     """Print a table of questions; an empty result is said in words, not an empty table."""
-    if not questions:
+    banks = [(b.info.id, len(b.questions)) for b in library.banks]
+    rows = [(q.id, q.bank, q.topic, q.difficulty, q.question.splitlines()[0]) for q in questions]
+    _render_rows(banks, rows)
+
+
+def render_index_rows(banks: Iterable[BankRow], questions: Iterable[QuestionRow]) -> None:
+    """Print the questions of a bank index, looking exactly like render_question_list."""
+    _render_rows(
+        [(b.id, b.count) for b in banks],
+        [(q.id, q.bank, q.topic, q.difficulty, q.first_line) for q in questions],
+    )
+
+
+def _render_rows(
+    banks: Sequence[tuple[str, int]], rows: Sequence[tuple[str, str, str, str, str]]
+) -> None:
+    if not rows:
         err_console.print("[warn]No question matches these filters.[/warn]")
         return
-    table = Table(title=f"{len(questions)} question(s)", title_justify="left")
-    widths = [
-        max(len(q.id) for q in questions),
-        max(len(q.bank) for q in questions),
-        max(len(q.topic) for q in questions),
-        6,
-    ]
+    table = Table(title=f"{len(rows)} question(s)", title_justify="left")
+    widths = [max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)]
+    widths += [max(len(r[2]) for r in rows), 6]
     for name, width, style in zip(
         ("id", "bank", "topic", "level"), widths, ("accent", "muted", "", ""), strict=True
     ):
@@ -32,17 +49,19 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
     # (measured in terminal cells, so CJK text is cut correctly), at least 20 cells.
     room = max(20, console.width - sum(widths) - 3 * (len(widths) + 1) - 1)
     table.add_column("question", no_wrap=True)
-    for q in questions:
-        text = Text(q.question.splitlines()[0])
+    for qid, bank, topic, difficulty, first_line in rows:
+        text = Text(first_line)
         text.truncate(room, overflow="ellipsis")
-        table.add_row(q.id, q.bank, q.topic, q.difficulty, text)
+        table.add_row(qid, bank, topic, difficulty, text)
     console.print(table)
-    banks = ", ".join(f"{b.info.id} ({len(b.questions)})" for b in library.banks)
-    console.print(f"[muted]Banks: {banks}[/muted]")
+    listed = ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
+    console.print(f"[muted]Banks: {listed}[/muted]")
 
 
 def render_question(q: Question) -> None:
     """Print a question, its reference answer, corrections and key points."""
+    from rich.panel import Panel
+
     meta = f"{q.bank} · {q.topic} · {q.difficulty}"
     if q.tags:
         meta += " · " + ", ".join(q.tags)

@@ -1,0 +1,259 @@
+"""A validated index of bank files, so `bank list` need not parse and validate YAML each run.
+
+The index holds only what a listing shows: per question its id, bank, topic, difficulty,
+tags and the first line of its text; per bank its id, title and question count. It is kept
+in ``<home>/cache/bank-index.json``, one entry per bank file keyed by the file's resolved
+path and stamped with its mtime (ns), size and the interviewer version. A file whose stamp
+does not match is loaded with :func:`interviewer.bank.load_bank_file`, so a broken file
+raises exactly the BankError a full load would, and only a file that validated is cached.
+
+This module must stay light: on a cache hit it imports neither yaml nor pydantic models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interviewer import __version__
+from interviewer.errors import BankError
+
+CACHE_FORMAT = 1
+# Same as interviewer.bank.BANK_SUFFIXES; kept here so that a hit does not import that module.
+BANK_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """What a listing shows of one question."""
+
+    id: str
+    bank: str
+    topic: str
+    difficulty: str
+    tags: tuple[str, ...]
+    first_line: str
+
+
+@dataclass(frozen=True)
+class BankRow:
+    """What a listing shows of one bank."""
+
+    id: str
+    title: str
+    count: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """Every loaded bank's rows, in load order."""
+
+    banks: tuple[BankRow, ...]
+    questions: tuple[QuestionRow, ...]
+
+    def bank(self, bank_id: str) -> BankRow:
+        """Return the bank with this id or raise the BankError Library.bank raises."""
+        for bank in self.banks:
+            if bank.id == bank_id:
+                return bank
+        known = ", ".join(b.id for b in self.banks) or "none"
+        raise BankError(f"Unknown bank '{bank_id}'. Known banks: {known}.")
+
+    def filter(
+        self,
+        *,
+        bank: str | None = None,
+        topic: str | None = None,
+        difficulty: str | None = None,
+        tag: str | None = None,
+    ) -> list[QuestionRow]:
+        """The questions matching every filter that is set, as bank.filter_questions does."""
+
+        def keep(q: QuestionRow) -> bool:
+            if bank and q.bank.lower() != bank.lower():
+                return False
+            if topic and q.topic.lower() != topic.lower():
+                return False
+            if difficulty and q.difficulty != difficulty.lower():
+                return False
+            return not (tag and tag.lower() not in {t.lower() for t in q.tags})
+
+        return [q for q in self.questions if keep(q)]
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _home_dir() -> Path:
+    # Mirrors interviewer.config.home_dir, which cannot be imported here without building
+    # its pydantic models; tests check both agree.
+    override = os.environ.get("INTERVIEWER_HOME")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "interviewer"
+
+
+def cache_path() -> Path:
+    """Where the index is kept."""
+    return _home_dir() / "cache" / "bank-index.json"
+
+
+def bank_paths(extra: list[Path] | None = None) -> list[Path]:
+    """The bank directories to load, as ``config.bank_paths(load_config(), extra)`` gives.
+
+    Without a config file the answer needs no config parsing, so the config module (and its
+    pydantic models) is imported only when the file exists, to read and validate it.
+    """
+    if (_home_dir() / "config.toml").exists():
+        from interviewer.config import bank_paths as configured_paths
+        from interviewer.config import load_config
+
+        return configured_paths(load_config(), extra)
+    here = Path(__file__).resolve().parent
+    builtin = here / "_data" / "bank"
+    paths = [builtin if builtin.is_dir() else here.parent / "bank"]
+    env = os.environ.get("INTERVIEWER_BANK_DIRS")
+    configured = [Path(p).expanduser() for p in env.split(os.pathsep) if p] if env else []
+    for path in [*configured, *(extra or [])]:
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def bank_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories into their bank files (sorted), as interviewer.bank.bank_files."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in BANK_SUFFIXES and p.is_file())
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            raise BankError(f"{path}: no such file or directory; check the bank path.")
+    return files
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    """The cached entries by resolved file path; anything unreadable is an empty cache."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != CACHE_FORMAT
+        or data.get("version") != __version__
+        or not isinstance(data.get("files"), dict)
+    ):
+        return {}
+    files: dict[str, Any] = data["files"]
+    return files
+
+
+def _write_cache(path: Path, files: dict[str, Any]) -> None:
+    """Replace the cache atomically; a home we cannot write to just means no cache."""
+    payload = {"format": CACHE_FORMAT, "version": __version__, "files": files}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _stamp(file: Path) -> list[int | str]:
+    try:
+        st = file.stat()
+    except OSError:
+        return []
+    return [st.st_mtime_ns, st.st_size, __version__]
+
+
+def _entry_for(file: Path) -> dict[str, Any]:
+    """Load and validate one bank file and keep only what a listing shows."""
+    from interviewer.bank import load_bank_file
+
+    bank = load_bank_file(file)
+    return {
+        "bank": {"id": bank.info.id, "title": bank.info.title},
+        "questions": [
+            [q.id, q.topic, q.difficulty, list(q.tags), q.question.splitlines()[0]]
+            for q in bank.questions
+        ],
+    }
+
+
+def _valid_entry(entry: Any, stamp: list[int | str]) -> bool:
+    return (
+        isinstance(entry, dict)
+        and bool(stamp)
+        and entry.get("stamp") == stamp
+        and isinstance(entry.get("bank"), dict)
+        and isinstance(entry.get("questions"), list)
+    )
+
+
+def load_index(paths: Iterable[Path], cache_file: Path | None = None) -> BankIndex:
+    """Index every bank under ``paths`` with the checks of interviewer.bank.load_library.
+
+    Files whose cached entry is stale are validated again (raising their BankError); bank
+    ids and question ids must be unique overall, with the same messages as a full load.
+    """
+    cache_file = cache_file or cache_path()
+    cached = _read_cache(cache_file)
+    changed = False
+    banks: list[BankRow] = []
+    questions: list[QuestionRow] = []
+    owner: dict[str, Path] = {}
+    bank_owner: dict[str, Path] = {}
+    for file in bank_files(paths):
+        key = str(file.resolve())
+        stamp = _stamp(file)
+        entry = cached.get(key)
+        if not _valid_entry(entry, stamp):
+            entry = {**_entry_for(file), "stamp": stamp}
+            cached[key] = entry
+            changed = True
+        assert entry is not None
+        bank_id = str(entry["bank"]["id"])
+        if bank_id in bank_owner:
+            raise BankError(
+                f"{file}: bank id '{bank_id}' is already used by {bank_owner[bank_id]};"
+                " give one of them another id."
+            )
+        bank_owner[bank_id] = file
+        for qid, topic, difficulty, tags, first_line in entry["questions"]:
+            if qid in owner:
+                raise BankError(
+                    f"{file}: question id '{qid}' is already used in {owner[qid]};"
+                    " question ids must be unique across banks."
+                )
+            owner[qid] = file
+            questions.append(QuestionRow(qid, bank_id, topic, difficulty, tuple(tags), first_line))
+        count = len(entry["questions"])
+        banks.append(BankRow(bank_id, str(entry["bank"]["title"]), count, file))
+    if changed:
+        # Forget files that no longer exist so the cache does not grow without bound.
+        kept = {k: v for k, v in cached.items() if Path(k).exists()}
+        _write_cache(cache_file, kept)
+    return BankIndex(banks=tuple(banks), questions=tuple(questions))
