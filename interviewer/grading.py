@@ -839,6 +839,7 @@ class EndpointReport:
             and self.error is None
             and self.model_found is not False
             and self.chosen is not None
+            and any(p.parsed for p in self.probes)
         )
 
 
@@ -902,7 +903,9 @@ def _probe(client: ChatClient, contract: Contract) -> ContractProbe | EndpointEr
         )
     except EndpointError as exc:
         if exc.kind == "contract":
-            return ContractProbe(contract, accepted=False, detail=str(exc))
+            # Keep the server's own words; the endpoint is named in the report's header.
+            detail = str(exc).partition(f"({exc.status}): ")[2] or str(exc)
+            return ContractProbe(contract, accepted=False, detail=f"{exc.status} {detail}")
         return exc
     probe = ContractProbe(contract, accepted=True, latency_ms=_ms(started))
     if done.finish_reason == "length":

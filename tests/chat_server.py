@@ -582,6 +582,9 @@ def _has_key(headers: dict[str, str], key: str) -> bool:
 class _RequestHandler(BaseHTTPRequestHandler):
     owner: ChatServer
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms per request on loopback).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""

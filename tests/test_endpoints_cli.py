@@ -1,0 +1,377 @@
+"""`interviewer endpoints add | list | remove | check` via the CLI, against the loopback server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from interviewer.cli import app
+from interviewer.config import CONFIG_NAME, STATE_NAME, load_config
+from tests import chat_server as cs
+from tests.chat_server import ChatServer
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+    return runner.invoke(app, list(args), env=env)
+
+
+def flat(text: str) -> str:
+    """Output with runs of whitespace collapsed (column widths vary with content)."""
+    return " ".join(text.split())
+
+
+def config_file(home: Path) -> dict[str, Any]:
+    return tomllib.loads((home / CONFIG_NAME).read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- add / list / remove
+
+
+def test_add_writes_a_profile_without_any_key(isolated_home: Path) -> None:
+    result = invoke(
+        "endpoints",
+        "add",
+        "openai",
+        "--base-url",
+        "https://api.openai.com/v1/",
+        "--model",
+        "gpt-4o-mini",
+        "--api-key-env",
+        "OPENAI_API_KEY",
+        "--context-window",
+        "128000",
+        env={"OPENAI_API_KEY": "sk-secret-value"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added endpoint openai (default)" in result.output
+    assert "interviewer endpoints check openai" in result.output
+    data = config_file(isolated_home)
+    assert data["default_endpoint"] == "openai"
+    profile = data["endpoints"]["openai"]
+    assert profile["base_url"] == "https://api.openai.com/v1"
+    assert profile["model"] == "gpt-4o-mini"
+    assert profile["api_key_env"] == "OPENAI_API_KEY"
+    assert profile["context_window"] == 128000
+    assert "sk-secret-value" not in (isolated_home / CONFIG_NAME).read_text(encoding="utf-8")
+
+
+def test_second_endpoint_is_not_default_unless_asked(isolated_home: Path) -> None:
+    assert (
+        invoke("endpoints", "add", "a", "--base-url", "http://h:1/v1", "--model", "m").exit_code
+        == 0
+    )
+    assert (
+        invoke("endpoints", "add", "b", "--base-url", "http://h:2/v1", "--model", "m").exit_code
+        == 0
+    )
+    assert load_config().default_endpoint == "a"
+    result = invoke(
+        "endpoints", "add", "b", "--base-url", "http://h:2/v1", "--model", "m", "--default"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Updated endpoint b (default)" in result.output
+    assert load_config().default_endpoint == "b"
+    invoke("endpoints", "add", "b", "--base-url", "http://h:2/v1", "--model", "m", "--no-default")
+    assert load_config().default_endpoint is None
+
+
+def test_replicas_and_update_keep_other_settings(isolated_home: Path) -> None:
+    first = invoke(
+        "endpoints",
+        "add",
+        "vllm",
+        "--base-url",
+        "http://a:8000/v1",
+        "--base-url",
+        "http://b:8000/v1",
+        "--model",
+        "qwen",
+        "--context-window",
+        "32768",
+        "--concurrency",
+        "64",
+    )
+    assert first.exit_code == 0, first.output
+    profile = load_config().endpoints["vllm"]
+    assert profile.urls == ["http://a:8000/v1", "http://b:8000/v1"]
+    assert profile.concurrency == 64
+    again = invoke("endpoints", "add", "vllm", "--base-url", "http://a:8000/v1", "--model", "qwen2")
+    assert again.exit_code == 0, again.output
+    profile = load_config().endpoints["vllm"]
+    assert profile.urls == ["http://a:8000/v1"]
+    assert profile.model == "qwen2"
+    assert profile.context_window == 32768
+    assert profile.concurrency == 64
+
+
+def test_azure_profile(isolated_home: Path) -> None:
+    result = invoke(
+        "endpoints",
+        "add",
+        "azure",
+        "--base-url",
+        "https://res.openai.azure.com",
+        "--model",
+        "gpt4o-deployment",
+        "--api-version",
+        "2024-10-21",
+        "--api-key-env",
+        "AZURE_OPENAI_API_KEY",
+    )
+    assert result.exit_code == 0, result.output
+    profile = load_config().endpoints["azure"]
+    assert profile.api_version == "2024-10-21"
+    assert profile.api_key_env == "AZURE_OPENAI_API_KEY"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--base-url", "localhost:8080", "--model", "m"], "--base-url: Value error, must start"),
+        (["--base-url", "http://h/v1", "--model", "m", "--contract", "yaml"], "--contract"),
+        (
+            ["--base-url", "http://h/v1", "--model", "m", "--context-window", "10"],
+            "--context-window",
+        ),
+        (["--base-url", "http://h/v1", "--base-url", "ftp://x", "--model", "m"], "--base-url"),
+    ],
+)
+def test_add_rejects_bad_values(isolated_home: Path, args: list[str], message: str) -> None:
+    result = invoke("endpoints", "add", "bad", *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert not (isolated_home / CONFIG_NAME).exists()
+
+
+def test_a_key_given_as_env_name_is_refused_and_not_echoed(isolated_home: Path) -> None:
+    key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+    result = invoke(
+        "endpoints", "add", "x", "--base-url", "http://h/v1", "--model", "m", "--api-key-env", key
+    )
+    assert result.exit_code == 1
+    assert "not a key" in result.stderr
+    assert key not in result.output
+    assert key not in result.stderr
+    assert not (isolated_home / CONFIG_NAME).exists()
+
+
+def test_list_shows_where_keys_come_from_never_the_keys(isolated_home: Path) -> None:
+    invoke(
+        "endpoints",
+        "add",
+        "local",
+        "--base-url",
+        "http://127.0.0.1:8080/v1",
+        "--model",
+        "smollm2",
+        "--context-window",
+        "8192",
+    )
+    invoke(
+        "endpoints",
+        "add",
+        "deepseek",
+        "--base-url",
+        "https://api.deepseek.com",
+        "--model",
+        "deepseek-chat",
+        "--api-key-env",
+        "DEEPSEEK_API_KEY",
+        "--contract",
+        "json_object",
+    )
+    result = invoke("endpoints", "list", env={"DEEPSEEK_API_KEY": "sk-deepseek-secret"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "local *" in out
+    assert "http://127.0.0.1:8080/v1" in out
+    assert "$DEEPSEEK_API_KEY" in out
+    assert "json_object" in out
+    assert "8192" in out
+    assert "sk-deepseek-secret" not in out
+
+
+def test_list_when_empty(isolated_home: Path) -> None:
+    result = invoke("endpoints", "list")
+    assert result.exit_code == 0
+    assert "No endpoints yet" in result.stderr
+
+
+def test_remove(isolated_home: Path) -> None:
+    invoke("endpoints", "add", "a", "--base-url", "http://h:1/v1", "--model", "m")
+    result = invoke("endpoints", "remove", "a")
+    assert result.exit_code == 0, result.output
+    assert "It was the default" in result.output
+    config = load_config()
+    assert config.endpoints == {}
+    assert config.default_endpoint is None
+    missing = invoke("endpoints", "remove", "a")
+    assert missing.exit_code == 1
+    assert "No endpoint named 'a'" in missing.stderr
+
+
+# --------------------------------------------------------------------------- check
+
+
+def add_local(server: ChatServer, name: str = "local") -> None:
+    result = invoke("endpoints", "add", name, "--base-url", server.url, "--model", "test-model")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "chosen", "lines"),
+    [
+        (
+            "openai",
+            "json_schema",
+            ["json_schema works", "json_object works", "prompt-only works"],
+        ),
+        (
+            "deepseek",
+            "json_object",
+            [
+                "json_schema rejected",
+                "This response_format type is unavailable now",
+                "json_object works",
+            ],
+        ),
+        (
+            "llamacpp_old",
+            "json_object",
+            ["json_schema rejected", 'must be one of "text" or "json_object"'],
+        ),
+        (
+            "lmstudio",
+            "json_schema",
+            ["json_object rejected", "'response_format.type' must be 'json_schema' or 'text'"],
+        ),
+        ("azure_old_api", "json_object", ["enabled only for api versions 2024-08-01-preview"]),
+        ("gateway_500", "json_object", ["json_schema rejected"]),
+        (
+            "no_structured",
+            "prompt",
+            ["json_schema rejected", "json_object rejected", "prompt-only works"],
+        ),
+    ],
+)
+def test_check_reports_the_contract_each_server_supports(
+    chat_server: ChatServer, isolated_home: Path, name: str, chosen: str, lines: list[str]
+) -> None:
+    chat_server.handler = cs.personality(name, lambda _r: cs.completion('{"ok": true}'))
+    add_local(chat_server)
+    result = invoke("endpoints", "check", "local")
+    assert result.exit_code == 0, result.output + result.stderr
+    out = flat(result.output)
+    assert "reachable yes (" in out
+    assert "test-model is served" in out
+    for line in lines:
+        assert line in out
+    label = "prompt-only" if chosen == "prompt" else chosen
+    assert f"contract {label} (remembered for grading)" in out
+    assert "OK: this endpoint can grade." in out
+    state = json.loads((isolated_home / STATE_NAME).read_text(encoding="utf-8"))
+    assert state["endpoints"][f"{chat_server.url}|test-model"]["contract"] == chosen
+    assert [r.format_type for r in chat_server.chat_requests] == [
+        "json_schema",
+        "json_object",
+        None,
+    ]
+
+
+def test_check_without_a_profile(chat_server: ChatServer) -> None:
+    chat_server.handler = lambda _r: cs.completion('```json\n{"ok": true}\n```')
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Endpoint env" in result.output
+    assert chat_server.requests[0].path == "/v1/models"
+
+
+def test_check_with_environment_settings(chat_server: ChatServer) -> None:
+    chat_server.handler = lambda _r: cs.completion('{"ok": true}')
+    env = {"OPENAI_BASE_URL": chat_server.url, "OPENAI_MODEL": "test-model"}
+    result = invoke("endpoints", "check", env=env)
+    assert result.exit_code == 0, result.output + result.stderr
+
+
+def test_check_unknown_model_lists_the_servers_models(chat_server: ChatServer) -> None:
+    chat_server.models = ["llama3.1:8b", "qwen2.5:7b"]
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "gpt-4o")
+    assert result.exit_code == 1
+    assert "gpt-4o not found; the server has: llama3.1:8b, qwen2.5:7b" in flat(result.output)
+    assert chat_server.chat_requests == []
+
+
+def test_check_when_the_server_has_no_models_route(chat_server: ChatServer) -> None:
+    chat_server.models_status = 404
+    chat_server.models = []  # accept any model in chat requests
+    chat_server.handler = lambda _r: cs.completion('{"ok": true}')
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "any")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "lists no models" in flat(result.output)
+
+
+def test_check_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = invoke(
+        "endpoints", "check", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m"
+    )
+    assert result.exit_code == 1
+    assert "reachable no" in flat(result.output)
+    assert "Cannot reach endpoint 'env'" in result.stderr
+    assert "FAILED" in result.output
+
+
+def test_check_wrong_key(chat_server: ChatServer) -> None:
+    chat_server.api_key = "sk-right"
+    result = invoke(
+        "endpoints",
+        "check",
+        "--base-url",
+        chat_server.url,
+        "--model",
+        "test-model",
+        "--api-key-env",
+        "MY_KEY",
+        env={"MY_KEY": "sk-wrong-but-secret"},
+    )
+    assert result.exit_code == 1
+    assert "rejected the API key (401): set MY_KEY" in result.stderr
+    assert "sk-wrong-but-secret" not in result.output + result.stderr
+
+
+def test_check_model_that_cannot_produce_json(chat_server: ChatServer) -> None:
+    chat_server.handler = lambda _r: cs.completion("Hello! I am a small model.")
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "json_schema accepted (accepted, but the reply contains no JSON object" in out
+    assert "no output contract produced the JSON asked for" in out
+
+
+def test_check_truncated_probe(chat_server: ChatServer) -> None:
+    chat_server.handler = lambda _r: cs.completion('{"ok"', finish_reason="length")
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
+    assert result.exit_code == 1
+    assert "cut off (finish_reason length)" in flat(result.output)
+
+
+def test_check_needs_an_endpoint() -> None:
+    result = invoke("endpoints", "check")
+    assert result.exit_code == 1
+    assert "No endpoint to check" in result.stderr
+
+
+def test_check_unknown_profile() -> None:
+    result = invoke("endpoints", "check", "nope")
+    assert result.exit_code == 1
+    assert "Unknown endpoint 'nope'" in result.stderr
