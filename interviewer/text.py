@@ -83,15 +83,15 @@ _STOPWORD_LIST = """
 """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_LIST.split())
 
-# Function characters that say nothing on their own. They are dropped as unigrams and a
-# bigram made only of them (可以, 这个) is dropped too.
+# Function characters that say nothing on their own: they are dropped as unigrams, and a
+# bigram containing one (表的, 度为, 可以) is dropped too. Such a bigram mostly straddles a
+# word boundary; without a dictionary these are the boundaries we can see, and dropping
+# them beat keeping them on the graded Chinese answers (the function words lost with them,
+# 可以/因为/所以, carry no content anyway).
 _ZH_STOP_CHARS = frozenset(
     "的了是在和与及或也就都而且但并即这那其之为以于被把让给对等个些有会能可要将着过所如若则"
     "我你他她它们吗呢吧啊呀么很还又再更最已从到向由"
 )
-# Particles that only glue words together: any bigram containing one straddles a word
-# boundary and is noise (的存, 表的).
-_ZH_PARTICLES = frozenset("的了吗呢吧啊呀")
 
 # Variant spellings of one term, common in Chinese computing texts: folded onto one form so
 # that 头结点 and 头节点 match.
@@ -221,11 +221,8 @@ def _cjk_tokens(run: str, *, plain: bool, out: list[str]) -> None:
     for i, char in enumerate(run):
         if char not in _ZH_STOP_CHARS:
             out.append(char)
-        if i + 1 < len(run):
-            nxt = run[i + 1]
-            pair_is_stop = char in _ZH_STOP_CHARS and nxt in _ZH_STOP_CHARS
-            if not pair_is_stop and char not in _ZH_PARTICLES and nxt not in _ZH_PARTICLES:
-                out.append(char + nxt)
+        if i + 1 < len(run) and char not in _ZH_STOP_CHARS and run[i + 1] not in _ZH_STOP_CHARS:
+            out.append(char + run[i + 1])
 
 
 def tokenise(text: str, *, plain: bool = False) -> list[str]:
