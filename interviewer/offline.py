@@ -161,9 +161,10 @@ def derive_key_points(reference: str, language: str, limit: int = 6) -> list[str
     The reference is cut into clauses; headers ("Possible differences:") and fragments with
     no content are dropped; then clauses are taken greedily by how much content they add
     that the ones already taken do not cover, and returned in reference order.
-    ``language`` only decides how the texts are trimmed ("zh..." keeps CJK punctuation).
+    ``language`` is the question's language tag; the cut is script-aware, so a reference
+    gives the same points whatever the tag says.
     """
-    return [p.text for p in _derive_points(reference, frozenset(), language, limit)]
+    return [p.text for p in _derive_points(reference, frozenset(), limit)]
 
 
 def _clean_point(text: str) -> str:
@@ -192,10 +193,7 @@ def _reference_clauses(reference: str) -> list[str]:
     return clauses
 
 
-def _derive_points(
-    reference: str, question_units: frozenset[str], language: str, limit: int
-) -> list[_Point]:
-    del language  # trimming is script-aware already; kept for the public signature
+def _derive_points(reference: str, question_units: frozenset[str], limit: int) -> list[_Point]:
     candidates = [_make_point(c, question_units) for c in _reference_clauses(reference)]
     candidates = [c for c in candidates if c.total > 0]
     if limit <= 0 or not candidates:
@@ -271,9 +269,12 @@ def _required_count(question: str) -> int | None:
 
 
 _JUDGE_ZH = re.compile(r"判断|是否正确|对不对|对吗|是否成立|正确吗")
+# Yes/no questions open with an auxiliary verb ("Does this hold?"), but "Can you explain…"
+# is a request, not a yes/no question.
 _JUDGE_EN = re.compile(
-    r"true or false|yes or no|^(?:does|do|is|are|can|could|will|would|should|has|have)\b"
-    r"|[.?!:] ?(?:does|do|is|are|can|will|should)\b[^.?!]*\?"
+    r"true or false|yes or no"
+    r"|(?:^|[.?!:] ?)(?:does|do|is|are|can|could|will|would|should|has|have)\b(?! you\b)"
+    r"[^.?!]*\?"
 )
 
 
@@ -387,11 +388,12 @@ def _prepare(
     verdict: bool | None = None
     if _is_judgement(question_text):
         stated = _verdict(reference, chinese or tx.detect_language(reference) == "zh")
-        verdict = stated.value if stated is not None else None
+        # Only an explicit verdict in the reference is something an answer can contradict.
+        verdict = stated.value if stated is not None and stated.strong else None
     if key_points:
         points = [_make_point(kp, question_units) for kp in key_points]
     else:
-        points = _derive_points(reference, question_units, language, 6)
+        points = _derive_points(reference, question_units, 6)
     verdict_point: int | None = None
     if verdict is not None and not key_points:
         # The verdict becomes a point of its own; a clause that only restates it ("错误",
@@ -763,10 +765,9 @@ def _reply(question: Question, prep: _Prepared, a: _Analysis, levels: _Levels) -
     ]
     covered = [t for t, (s, _) in zip(prep.key_points, statuses, strict=True) if s == "covered"]
     partial = [t for t, (s, _) in zip(prep.key_points, statuses, strict=True) if s == "partial"]
-    missing = [
-        t
-        for t, (s, _) in zip(prep.key_points, statuses, strict=True)
-        if s in ("missing", "contradicted")
+    missing = [t for t, (s, _) in zip(prep.key_points, statuses, strict=True) if s == "missing"]
+    contradicted = [
+        t for t, (s, _) in zip(prep.key_points, statuses, strict=True) if s == "contradicted"
     ]
     words = _ZH if prep.chinese else _EN
     scored = [
@@ -831,8 +832,8 @@ def _reply(question: Question, prep: _Prepared, a: _Analysis, levels: _Levels) -
         criteria=criteria,
         factual_errors=factual_errors,
         feedback=_feedback(words, covered, partial, missing, levels),
-        stronger_answer=_stronger(words, partial + missing, prep.chinese),
-        follow_ups=_follow_ups(words, missing + partial, question.follow_ups),
+        stronger_answer=_stronger(words, contradicted + missing + partial),
+        follow_ups=_follow_ups(words, missing + partial, question.follow_ups, bool(contradicted)),
     )
 
 
@@ -881,7 +882,7 @@ def _feedback(
     return ("" if chinese else " ").join(parts)
 
 
-def _stronger(words: dict[str, str], lacking: Sequence[str], chinese: bool) -> str:
+def _stronger(words: dict[str, str], lacking: Sequence[str]) -> str:
     if not lacking:
         return words["stronger_none"]
     bullet = "\n".join(f"- {item}" for item in lacking)
@@ -889,17 +890,19 @@ def _stronger(words: dict[str, str], lacking: Sequence[str], chinese: bool) -> s
 
 
 def _follow_ups(
-    words: dict[str, str], lacking: Sequence[str], prepared: Sequence[str]
+    words: dict[str, str], lacking: Sequence[str], prepared: Sequence[str], contradicted: bool
 ) -> list[str]:
     """Up to three questions aimed at the points the answer lacks, in the points' order.
 
-    A follow-up written for the question in the bank is preferred for the lacking point it
+    A wrong verdict comes first, as an interviewer would ask for a counterexample. A
+    follow-up written for the question in the bank is preferred for the lacking point it
     shares the most words with (pairs are matched best-first, each used once); the other
     lacking points get a templated question.
     """
-    targets = list(lacking[:3])
+    lead = [words["follow_verdict"]] if contradicted else []
+    targets = list(lacking[: 3 - len(lead)])
     if not targets:
-        return [prepared[0] if prepared else words["follow_example"]]
+        return lead or [prepared[0] if prepared else words["follow_example"]]
     point_units = [_word_units(p) for p in targets]
     follow_units = [_word_units(f) for f in prepared]
     pairs = sorted(
@@ -919,7 +922,7 @@ def _follow_ups(
             chosen[i] = prepared[j]
             used.add(j)
     templates = (words["follow_1"], words["follow_2"], words["follow_3"])
-    return [
+    return lead + [
         chosen.get(i, templates[i].format(point=_short(point, 60)))
         for i, point in enumerate(targets)
     ]
@@ -954,6 +957,8 @@ _EN: dict[str, str] = {
     "follow_2": 'How would you explain "{point}", and why does it matter here?',
     "follow_3": 'Can you add something on "{point}"?',
     "follow_example": "Can you give a concrete example from practice?",
+    "follow_verdict": "Your verdict differs from the expected one. Can you find a case or"
+    " counterexample that would change it?",
 }
 
 _ZH: dict[str, str] = {
@@ -983,4 +988,5 @@ _ZH: dict[str, str] = {
     "follow_2": "如何理解“{point}”？它为什么重要？",
     "follow_3": "关于“{point}”，你还能补充些什么？",
     "follow_example": "能结合一个具体的例子说明吗？",
+    "follow_verdict": "你的结论与参考答案不同。能否想出一个反例或特殊情况来检验它？",
 }

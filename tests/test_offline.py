@@ -311,6 +311,9 @@ def test_opposite_verdict_is_contradicted_with_its_quote(grader: OfflineGrader) 
     assert verdict.quote.startswith("正确")
     assert wrong.factual_errors
     assert {c.criterion: c.score for c in wrong.criteria}["correctness"] == 0
+    # The first follow-up challenges the verdict; the feedback does not call it "missing".
+    assert "反例" in wrong.follow_ups[0]
+    assert "缺少：结论" not in wrong.feedback
 
 
 def test_english_verdicts(grader: OfflineGrader) -> None:
@@ -319,6 +322,15 @@ def test_english_verdicts(grader: OfflineGrader) -> None:
     assert agree.score > disagree.score
     assert disagree.count("contradicted") == 1
     assert agree.count("contradicted") == 0
+
+
+def test_requests_are_not_yes_no_questions(grader: OfflineGrader) -> None:
+    question = JUDGE_EN.model_copy(
+        update={"question": "Can you explain whether arrivals are independent?"}
+    )
+    grade = graded(grader, question, "Yes. Users act independently of each other.")
+    assert grade.count("contradicted") == 0
+    assert not any(kp.text.startswith("Verdict") for kp in grade.key_points)
 
 
 def test_a_stray_negation_never_contradicts(grader: OfflineGrader) -> None:
