@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from interviewer import bank_index
@@ -17,6 +19,8 @@ from interviewer.cli import app
 from interviewer.config import bank_paths as config_bank_paths
 from interviewer.config import builtin_bank_dir, config_path, home_dir, load_config
 from interviewer.errors import BankError
+from interviewer.ui.bank import format_rows, plain_colour, print_rows, terminal_width
+from interviewer.ui.console import THEME
 
 DATA = Path(__file__).parent / "data" / "bank"
 
@@ -227,3 +231,55 @@ def test_cli_list_uses_filters_and_reports_unknown_bank(user_bank):
     bad = runner.invoke(app, ["bank", "list", "--bank", "Mine", "--bank-dir", str(user_bank)])
     assert bad.exit_code == 1
     assert "Unknown bank 'Mine'" in bad.output
+
+
+@pytest.mark.parametrize("width", [100, 120, 160, 250])
+@pytest.mark.parametrize("colour", [False, True])
+@pytest.mark.parametrize("which", ["all", "first", "zh"])
+def test_fast_table_writes_what_rich_writes(width, colour, which):
+    index = load_index([builtin_bank_dir()])
+    picked = {
+        "all": index.questions,
+        "first": index.questions[:2],
+        "zh": [q for q in index.questions if q.bank == "llm-zh"],
+    }[which]
+    banks = [(b.id, b.count) for b in index.banks]
+    rows = [(q.id, q.bank, q.topic, q.difficulty, q.first_line) for q in picked]
+    fast = format_rows(banks, rows, width=width, colour=colour)
+    buffer = io.StringIO()
+    reference = Console(
+        file=buffer,
+        width=width,
+        theme=THEME,
+        highlight=False,
+        force_terminal=colour,
+        color_system="256" if colour else None,
+    )
+    print_rows(reference, banks, rows)
+    assert fast == buffer.getvalue()
+
+
+def test_fast_table_leaves_a_squeezed_table_to_rich():
+    rows = [("a-very-long-question-id-0001", "bank", "topic", "easy", "What?")]
+    assert format_rows([("bank", 1)], rows, width=60, colour=False) is None
+
+
+def test_colour_detection_defers_unusual_settings_to_rich():
+    piped = io.StringIO()
+    assert plain_colour(piped, {}) is False
+    assert plain_colour(piped, {"FORCE_COLOR": "1"}) is None
+    assert plain_colour(piped, {"NO_COLOR": "1"}) is None
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert plain_colour(Terminal(), {"TERM": "xterm-256color"}) is True
+    assert plain_colour(Terminal(), {"TERM": "xterm", "COLORTERM": "truecolor"}) is True
+    assert plain_colour(Terminal(), {"TERM": "xterm"}) is None
+    assert plain_colour(Terminal(), {"TERM": "dumb"}) is None
+
+
+def test_terminal_width_prefers_columns(monkeypatch):
+    assert terminal_width({"COLUMNS": "133"}) == 133
+    assert terminal_width({"COLUMNS": "wide"}) > 0

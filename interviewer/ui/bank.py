@@ -1,20 +1,37 @@
-"""Rendering of bank listings, single questions and validation results."""
+"""Rendering of bank listings, single questions and validation results.
+
+`bank list` is run often and should start about as fast as the CLI itself, so its table is
+drawn without building rich renderables whenever the output is plain or a common colour
+terminal: the fast path writes the very bytes rich would (tests compare the two) and hands
+every other case (other encodings and colour systems, forced colour, a table wider than the
+terminal) to rich.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from rich.table import Table
-from rich.text import Text
-
-from interviewer.ui.console import console, err_console
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     # Type names only: `bank list` renders index rows and must not import the bank models.
+    from rich.console import Console
+
     from interviewer.bank import Library, Question
     from interviewer.bank_index import BankRow, QuestionRow
+
+Row = tuple[str, str, str, str, str]
+HEADERS = ("id", "bank", "topic", "level", "question")
+# SGR codes of the theme styles used here (ui/console.py), as rich writes them for a
+# 256-colour or true-colour terminal.
+ACCENT, MUTED, HEADER, TITLE = "36", "38;5;244", "1", "3"
+COLUMN_STYLES = (ACCENT, MUTED, "", "", "")
+# Rich's HEAVY_HEAD box: top, header row, header rule, body row, bottom.
+TOP, HEAD, RULE, BODY, BOTTOM = "┏━┳┓", "┃┃┃", "┡━╇┩", "│││", "└─┴┘"
+# Settings that change what rich writes; when one is set, rich draws the table itself.
+RICH_ENV = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE")
 
 
 def render_question_list(library: Library, questions: list[Question]) -> None:
@@ -32,22 +49,129 @@ def render_index_rows(banks: Iterable[BankRow], questions: Iterable[QuestionRow]
     )
 
 
-def _render_rows(
-    banks: Sequence[tuple[str, int]], rows: Sequence[tuple[str, str, str, str, str]]
-) -> None:
+def _render_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
     if not rows:
+        from interviewer.ui.console import err_console
+
         err_console.print("[warn]No question matches these filters.[/warn]")
         return
+    stream = sys.stdout
+    colour = plain_colour(stream, os.environ)
+    text = None
+    if colour is not None:
+        text = format_rows(banks, rows, width=terminal_width(os.environ), colour=colour)
+    if text is None:
+        from interviewer.ui.console import console
+
+        print_rows(console, banks, rows)
+    else:
+        stream.write(text)
+        stream.flush()
+
+
+def plain_colour(stream: TextIO, environ: Mapping[str, str]) -> bool | None:
+    """Whether the fast path writes colour (True) or not (False); None: leave it to rich.
+
+    Mirrors rich's own detection for the cases the fast path covers: a non-terminal gets no
+    colour; a terminal gets colour when rich would pick 256 or true colours.
+    """
+    if sys.platform == "win32" or any(name in environ for name in RICH_ENV):
+        return None
+    if not (getattr(stream, "encoding", None) or "utf-8").lower().startswith("utf"):
+        return None
+    isatty = getattr(stream, "isatty", None)
+    try:
+        terminal = bool(isatty()) if isatty is not None else False
+    except ValueError:
+        return None
+    if not terminal:
+        return False
+    term = environ.get("TERM", "").strip().lower()
+    if term in ("dumb", "unknown"):
+        return None
+    if environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
+        return True
+    return True if term.rpartition("-")[2] in ("256color", "kitty") else None
+
+
+def terminal_width(environ: Mapping[str, str]) -> int:
+    """The console width as rich computes it: $COLUMNS, else the terminal's, else 80."""
+    columns = environ.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        return int(columns) or 80
+    for fd in (0, 1, 2):
+        try:
+            return os.get_terminal_size(fd).columns or 80
+        except (AttributeError, ValueError, OSError):
+            continue
+    return 80
+
+
+def _room(rows: Sequence[Row], width: int) -> tuple[list[int], int]:
+    """Minimum widths of the first four columns and the cells left for the question."""
+    widths = [max(len(r[i]) for r in rows) for i in range(3)] + [6]
+    # One line per question: the text is cut to the room left by the other columns
+    # (measured in terminal cells, so CJK text is cut correctly), at least 20 cells.
+    room = max(20, width - sum(widths) - 3 * (len(widths) + 1) - 1)
+    return widths, room
+
+
+def format_rows(
+    banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: int, colour: bool
+) -> str | None:
+    """The question table exactly as :func:`print_rows` draws it, or None if it must wrap."""
+    from rich.cells import cell_len, set_cell_size
+
+    widths, room = _room(rows, width)
+    cells: list[list[str]] = []
+    for row in rows:
+        first = row[4]
+        if cell_len(first) > room:
+            first = set_cell_size(first, room - 1) + "…"
+        cells.append([*row[:4], first])
+    columns = [
+        max(minimum, cell_len(header), *(cell_len(c[i]) for c in cells))
+        for i, (header, minimum) in enumerate(zip(HEADERS, [*widths, 0], strict=True))
+    ]
+    table_width = sum(columns) + 3 * len(columns) + 1
+    if table_width > width:
+        return None  # rich would squeeze the columns; let it.
+
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
+
+    def line(box: str, values: Sequence[str], styles: Sequence[str]) -> str:
+        parts = [
+            paint(" ", code) + paint(set_cell_size(value, size), code) + paint(" ", code)
+            for value, size, code in zip(values, columns, styles, strict=True)
+        ]
+        return box[0] + box[1].join(parts) + box[2]
+
+    def rule(box: str) -> str:
+        return box[0] + box[2].join(box[1] * (size + 2) for size in columns) + box[3]
+
+    title = f"{len(rows)} question(s)"
+    out = [paint(set_cell_size(title, table_width), TITLE), rule(TOP)]
+    out.append(line(HEAD, HEADERS, [HEADER] * len(HEADERS)))
+    out.append(rule(RULE))
+    out.extend(line(BODY, row, COLUMN_STYLES) for row in cells)
+    out.append(rule(BOTTOM))
+    listed = ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
+    out.append(paint(f"Banks: {listed}", MUTED))
+    return "\n".join(out) + "\n"
+
+
+def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
+    """Draw the question table with rich (the reference look of the fast path)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    widths, room = _room(rows, console.width)
     table = Table(title=f"{len(rows)} question(s)", title_justify="left")
-    widths = [max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)]
-    widths += [max(len(r[2]) for r in rows), 6]
     for name, width, style in zip(
         ("id", "bank", "topic", "level"), widths, ("accent", "muted", "", ""), strict=True
     ):
         table.add_column(name, style=style, no_wrap=True, min_width=width)
-    # One line per question: the text is cut to the room left by the other columns
-    # (measured in terminal cells, so CJK text is cut correctly), at least 20 cells.
-    room = max(20, console.width - sum(widths) - 3 * (len(widths) + 1) - 1)
     table.add_column("question", no_wrap=True)
     for qid, bank, topic, difficulty, first_line in rows:
         text = Text(first_line)
@@ -61,6 +185,8 @@ def _render_rows(
 def render_question(q: Question) -> None:
     """Print a question, its reference answer, corrections and key points."""
     from rich.panel import Panel
+
+    from interviewer.ui.console import console
 
     meta = f"{q.bank} · {q.topic} · {q.difficulty}"
     if q.tags:
@@ -80,6 +206,8 @@ def render_question(q: Question) -> None:
 
 def render_validation(results: list[tuple[Path, str | None, int]]) -> None:
     """Print one line per file: OK with its question count, or the error."""
+    from interviewer.ui.console import console, err_console
+
     for path, error, count in results:
         if error:
             err_console.print("[bad]✗[/bad] ", end="")
