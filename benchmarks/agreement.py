@@ -11,9 +11,19 @@ run, the baseline scores each answer by the TF-IDF cosine between answer and ref
 
 Printed per set: rows, Pearson and Spearman of baseline and offline grader against the gold
 score (score / max_score), the same on the held-out half of the questions, and an ordering
-check (mean offline score of gold-high vs gold-mid vs gold-low answers). The held-out half
-is fixed by a hash of "set/qid": the grader's constants were chosen looking at the other
-half only. JSON goes to benchmarks/results/agreement.json.
+check (mean offline score of gold-high vs gold-mid vs gold-low answers).
+
+How the grader's constants were set: by hand, on the "tune" half of the questions of all
+three sets (the half whose crc32("set/qid") is even); the same constants serve every set, none
+is fitted per set. The held-out half (odd hash) was looked at only to judge a few design
+alternatives (how to cut Chinese into units, how much a "name N items" question counts the
+best N items); no constant was picked by its held-out figure. The held-out figures are the
+fairer estimate, though not a pristine one; the gap between the halves also reflects which
+questions each half holds (some questions are much easier to grade lexically).
+
+This baseline tokenises Chinese into single characters, which makes it stronger on ads-zh
+than the figure in the data README (0.348); on the English sets it is close to the README.
+JSON goes to benchmarks/results/agreement.json.
 
 Pure Python: Pearson, Spearman (average ranks for ties) and TF-IDF are implemented here.
 """
@@ -29,6 +39,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -169,12 +180,37 @@ def offline_scores(grader: OfflineGrader, rows: Sequence[Row]) -> Iterator[float
         yield outcome.grade.score / 100.0
 
 
-def ordering(scores: Sequence[float], gold: Sequence[float]) -> dict[str, float]:
-    """Mean offline score of answers in the gold bands high (>= .8), mid, low (< .4)."""
-    bands: dict[str, list[float]] = {"high": [], "mid": [], "low": []}
+BANDS = ("high", "mid", "low")
+
+
+def ordering(scores: Sequence[float], gold: Sequence[float]) -> dict[str, Any]:
+    """Mean offline score of answers in the gold bands high (>= .8), mid, low (< .4).
+
+    ``ok`` says whether the means fall from band to band (empty bands are skipped).
+    """
+    bands: dict[str, list[float]] = {band: [] for band in BANDS}
     for s, g in zip(scores, gold, strict=True):
         bands["high" if g >= 0.8 else "low" if g < 0.4 else "mid"].append(s)
-    return {k: round(sum(v) / len(v), 3) if v else float("nan") for k, v in bands.items()}
+    means = {k: round(sum(v) / len(v), 3) if v else None for k, v in bands.items()}
+    present = [m for m in means.values() if m is not None]
+    result: dict[str, Any] = dict(means)
+    result["n"] = {k: len(v) for k, v in bands.items()}
+    result["ok"] = all(a > b for a, b in pairwise(present))
+    return result
+
+
+def format_ordering(o: dict[str, Any]) -> str:
+    shown = " > ".join("-" if o[b] is None else f"{o[b]:.2f}" for b in BANDS)
+    return f"{shown} {'yes' if o['ok'] else 'NO'}"
+
+
+def rounded(value: float) -> float | None:
+    """Three decimals; None for an undefined correlation (JSON has no NaN)."""
+    return None if math.isnan(value) else round(value, 3)
+
+
+def fmt(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
 
 
 def evaluate(rows: Sequence[Row], grader: OfflineGrader) -> dict[str, Any]:
@@ -185,16 +221,16 @@ def evaluate(rows: Sequence[Row], grader: OfflineGrader) -> dict[str, Any]:
     elapsed = time.perf_counter() - started
     held = [i for i, r in enumerate(rows) if is_held_out(r)]
 
-    def stats(idx: Sequence[int]) -> dict[str, float]:
+    def stats(idx: Sequence[int]) -> dict[str, float | None]:
         g = [gold[i] for i in idx]
         b = [base[i] for i in idx]
         m = [mine[i] for i in idx]
         return {
             "n": len(idx),
-            "baseline_pearson": round(pearson(b, g), 3),
-            "baseline_spearman": round(spearman(b, g), 3),
-            "offline_pearson": round(pearson(m, g), 3),
-            "offline_spearman": round(spearman(m, g), 3),
+            "baseline_pearson": rounded(pearson(b, g)),
+            "baseline_spearman": rounded(spearman(b, g)),
+            "offline_pearson": rounded(pearson(m, g)),
+            "offline_spearman": rounded(spearman(m, g)),
         }
 
     return {
@@ -231,18 +267,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = rows[0].set if rows else path.stem
         result = evaluate(rows, grader)
         results[name] = result
-        a, h, o = result["all"], result["held_out"], result["ordering"]
-        ok = "yes" if o["high"] > o["mid"] > o["low"] else "NO"
+        a, h = result["all"], result["held_out"]
         print(
-            f"{name:<12}{a['n']:>6}  {a['baseline_pearson']:>7.3f}{a['baseline_spearman']:>9.3f}"
-            f"  {a['offline_pearson']:>7.3f}{a['offline_spearman']:>8.3f}"
-            f"  | held-out {h['n']:>5}{h['baseline_pearson']:>8.3f}{h['baseline_spearman']:>9.3f}"
-            f"{h['offline_pearson']:>7.3f}{h['offline_spearman']:>8.3f}"
-            f"  | {o['high']:.2f} > {o['mid']:.2f} > {o['low']:.2f} {ok}"
+            f"{name:<12}{a['n']:>6}  {fmt(a['baseline_pearson'], 7)}"
+            f"{fmt(a['baseline_spearman'], 9)}  {fmt(a['offline_pearson'], 7)}"
+            f"{fmt(a['offline_spearman'], 8)}  | held-out {h['n']:>5}"
+            f"{fmt(h['baseline_pearson'], 8)}{fmt(h['baseline_spearman'], 9)}"
+            f"{fmt(h['offline_pearson'], 7)}{fmt(h['offline_spearman'], 8)}"
+            f"  | {format_ordering(result['ordering'])}"
             f"  ({result['ms_per_answer']:.2f} ms/answer)"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False)
+    args.out.write_text(text + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
     return 0
 

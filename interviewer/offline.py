@@ -17,6 +17,9 @@ grading can fall back to. It produces the same ``Grade`` model as the LLM grader
   detection), from length sanity, and, for yes/no and true/false questions, from whether
   the answer's verdict agrees with the reference's.
 
+The constants below were set by hand on half of the questions of three sets of answers
+graded by people (see benchmarks/agreement.py), the same for every set and language.
+
 Nothing here can check reasoning, so an answer that uses the right words wrongly scores
 too high; the grade says so in its feedback. The grader is deterministic, keeps no state
 between calls apart from a bounded cache of prepared questions, and is safe to share
@@ -694,6 +697,11 @@ class OfflineGrader:
             settings={
                 "covered_at": COVERED_AT,
                 "partial_at": PARTIAL_AT,
+                "recall_full": RECALL_FULL,
+                "coverage_full": COVERAGE_FULL,
+                "content_share": CONTENT_SHARE,
+                "curated_content_share": CURATED_CONTENT_SHARE,
+                "verdict_floor": VERDICT_FLOOR,
                 "max_answer_chars": MAX_ANSWER_CHARS,
             },
         )
