@@ -73,9 +73,13 @@ QUESTION_ECHO_WEIGHT = 0.4
 PREFIX_MATCH = 0.6
 PREFIX_LEN = 5
 
-# Nobody restates a whole reference: recalling this share of its weight earns full credit.
+# Nobody restates a whole reference: recalling this share of its weight earns full credit,
+# and so does covering this share of the key points' weight on average.
 RECALL_FULL = 0.6
 COVERAGE_FULL = 0.75
+# "State at least 4 ...": this share of key-point coverage comes from the best 4 reference
+# items, whichever the answer picked; the rest still from the key points as a whole, since
+# such questions usually ask for explanations too.
 REQUIRED_SHARE = 0.5
 # Overall quality = this share of key-point coverage + the rest from recall of the reference.
 # Derived key points are only a sample of the reference, so recall leads; key points written
