@@ -839,6 +839,9 @@ def _reply(question: Question, prep: _Prepared, a: _Analysis, levels: _Levels) -
                 quote=a.verdict_quote, expected=_verdict_word(bool(prep.verdict), prep.chinese)
             )
         )
+    reference_issues: list[str] = []
+    if prep.ref_total <= 0:
+        reference_issues.append(words["empty_reference"])
     return GradeReply(
         key_points=key_points,
         criteria=criteria,
@@ -846,6 +849,7 @@ def _reply(question: Question, prep: _Prepared, a: _Analysis, levels: _Levels) -
         feedback=_feedback(words, covered, partial, missing, levels),
         stronger_answer=_stronger(words, contradicted + missing + partial),
         follow_ups=_follow_ups(words, missing + partial, question.follow_ups, bool(contradicted)),
+        reference_issues=reference_issues,
     )
 
 
@@ -888,7 +892,7 @@ def _feedback(
         parts.append(words["partial"].format(items=_join(partial, chinese)))
     if missing:
         parts.append(words["missing"].format(items=_join(missing, chinese)))
-    elif not partial:
+    elif covered and not partial:
         parts.append(words["all_covered"])
     parts.append(words["estimate"])
     return ("" if chinese else " ").join(parts)
@@ -969,6 +973,8 @@ _EN: dict[str, str] = {
     "follow_2": 'How would you explain "{point}", and why does it matter here?',
     "follow_3": 'Can you add something on "{point}"?',
     "follow_example": "Can you give a concrete example from practice?",
+    "empty_reference": "The reference answer has no words to compare with, so this estimate"
+    " means nothing; write a reference with content.",
     "follow_verdict": "Your verdict differs from the expected one. Can you find a case or"
     " counterexample that would change it?",
 }
@@ -1000,5 +1006,6 @@ _ZH: dict[str, str] = {
     "follow_2": "如何理解“{point}”？它为什么重要？",
     "follow_3": "关于“{point}”，你还能补充些什么？",
     "follow_example": "能结合一个具体的例子说明吗？",
+    "empty_reference": "参考答案中没有可比对的内容，此估计没有意义；请补充参考答案。",
     "follow_verdict": "你的结论与参考答案不同。能否想出一个反例或特殊情况来检验它？",
 }

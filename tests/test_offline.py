@@ -146,6 +146,14 @@ def test_no_contradiction_is_claimed_without_a_verdict(grader: OfflineGrader) ->
             assert grade.factual_errors == []
 
 
+def test_reference_without_content_is_reported(grader: OfflineGrader) -> None:
+    question = EN.model_copy(update={"reference": "... !!!"})
+    grade = graded(grader, question, "A stack is a LIFO list.")
+    assert grade.key_points == []
+    assert grade.reference_issues
+    assert "Every key point" not in grade.feedback
+
+
 def test_same_input_gives_the_same_grade(grader: OfflineGrader) -> None:
     first = graded(grader, ZH, ZH_COMPLETE)
     second = graded(OfflineGrader(), ZH, ZH_COMPLETE)
