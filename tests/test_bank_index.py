@@ -233,7 +233,7 @@ def test_cli_list_uses_filters_and_reports_unknown_bank(user_bank):
     assert "Unknown bank 'Mine'" in bad.output
 
 
-@pytest.mark.parametrize("width", [100, 120, 160, 250])
+@pytest.mark.parametrize("width", [60, 72, 80, 91, 100, 120, 160, 250])
 @pytest.mark.parametrize("colour", [False, True])
 @pytest.mark.parametrize("which", ["all", "first", "zh"])
 def test_fast_table_writes_what_rich_writes(width, colour, which):
@@ -259,9 +259,20 @@ def test_fast_table_writes_what_rich_writes(width, colour, which):
     assert fast == buffer.getvalue()
 
 
-def test_fast_table_leaves_a_squeezed_table_to_rich():
+def test_fast_table_leaves_narrow_terminals_and_long_footers_to_rich():
     rows = [("a-very-long-question-id-0001", "bank", "topic", "easy", "What?")]
-    assert format_rows([("bank", 1)], rows, width=60, colour=False) is None
+    assert format_rows([("bank", 1)], rows, width=12, colour=False) is None
+    many = [(f"bank-{i}", 1) for i in range(30)]
+    assert format_rows(many, rows, width=100, colour=False) is None
+    assert format_rows(many[:1], rows, width=100, colour=False) is not None
+
+
+def test_squeezed_table_keeps_ids_whole():
+    rows = [("a-very-long-question-id-0001", "bank", "topic", "easy", "What is a closure? " * 5)]
+    text = format_rows([("bank", 1)], rows, width=60, colour=False)
+    assert text is not None
+    assert "a-very-long-question-id-0001" in text
+    assert all(len(line) <= 60 for line in text.splitlines())
 
 
 def test_colour_detection_defers_unusual_settings_to_rich():

@@ -119,7 +119,13 @@ def _room(rows: Sequence[Row], width: int) -> tuple[list[int], int]:
 def format_rows(
     banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: int, colour: bool
 ) -> str | None:
-    """The question table exactly as :func:`print_rows` draws it, or None if it must wrap."""
+    """The question table exactly as :func:`print_rows` draws it, or None to let rich draw.
+
+    Column widths follow rich's table layout for unwrappable columns: each column is as wide
+    as its widest cell (at least its minimum); a table wider than the terminal is reduced
+    evenly, the first four columns grow back to their minimum, and the console crops the
+    lines that are still too long.
+    """
     from rich.cells import cell_len, set_cell_size
 
     widths, room = _room(rows, width)
@@ -129,36 +135,74 @@ def format_rows(
         if cell_len(first) > room:
             first = set_cell_size(first, room - 1) + "…"
         cells.append([*row[:4], first])
-    columns = [
-        max(minimum, cell_len(header), *(cell_len(c[i]) for c in cells))
-        for i, (header, minimum) in enumerate(zip(HEADERS, [*widths, 0], strict=True))
+    minimums: list[int | None] = [*widths, None]
+    limit = width - (len(HEADERS) + 1)  # the room inside the borders
+    natural = [
+        max(cell_len(header), *(cell_len(c[i]) for c in cells)) + 2
+        for i, header in enumerate(HEADERS)
     ]
-    table_width = sum(columns) + 3 * len(columns) + 1
-    if table_width > width:
-        return None  # rich would squeeze the columns; let it.
 
-    def paint(text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
+    def measure(i: int, room_i: int) -> int:
+        if room_i < 1:
+            return 0
+        size = min(natural[i], room_i) if room_i > 2 else room_i
+        minimum = minimums[i]
+        return size if minimum is None else max(size, minimum + 2)
 
-    def line(box: str, values: Sequence[str], styles: Sequence[str]) -> str:
-        parts = [
-            paint(" ", code) + paint(set_cell_size(value, size), code) + paint(" ", code)
-            for value, size, code in zip(values, columns, styles, strict=True)
-        ]
-        return box[0] + box[1].join(parts) + box[2]
+    columns = [measure(i, limit) for i in range(len(HEADERS))]
+    if sum(columns) > limit:
+        excess, remaining, reduced = sum(columns) - limit, len(columns), []
+        for value in columns:
+            cut = min(value, round(excess / remaining)) if value else 0
+            excess, remaining = excess - cut, remaining - (1 if value else 0)
+            reduced.append(value - cut)
+        columns = [measure(i, room_i) for i, room_i in enumerate(reduced)]
+    if min(columns) < 3:
+        return None  # a terminal this narrow is rare; rich handles it.
+    listed = ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
+    footer = f"Banks: {listed}"
+    if cell_len(footer) > width:
+        return None  # rich wraps a long footer at word boundaries.
+    table_width = sum(columns) + len(columns) + 1
 
-    def rule(box: str) -> str:
-        return box[0] + box[2].join(box[1] * (size + 2) for size in columns) + box[3]
+    def fit(text: str, size: int) -> str:
+        return set_cell_size(text, size - 1) + "…" if cell_len(text) > size else text
+
+    Segments = list[tuple[str, str]]
+
+    def line(box: str, values: Sequence[str], styles: Sequence[str]) -> Segments:
+        segments: Segments = [(box[0], "")]
+        for i, (value, size, code) in enumerate(zip(values, columns, styles, strict=True)):
+            if i:
+                segments.append((box[1], ""))
+            inner = set_cell_size(fit(value, size - 2), size - 2)
+            segments += [(" ", code), (inner, code), (" ", code)]
+        return [*segments, (box[2], "")]
+
+    def rule(box: str) -> Segments:
+        return [(box[0] + box[2].join(box[1] * size for size in columns) + box[3], "")]
+
+    def render(segments: Segments) -> str:
+        # The console crops a line longer than the terminal, segment by segment.
+        out, used = [], 0
+        for text, code in segments:
+            size = cell_len(text)
+            if used + size >= width:
+                text = set_cell_size(text, width - used)
+                out.append(f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text)
+                break
+            out.append(f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text)
+            used += size
+        return "".join(out)
 
     title = f"{len(rows)} question(s)"
-    out = [paint(set_cell_size(title, table_width), TITLE), rule(TOP)]
-    out.append(line(HEAD, HEADERS, [HEADER] * len(HEADERS)))
-    out.append(rule(RULE))
-    out.extend(line(BODY, row, COLUMN_STYLES) for row in cells)
-    out.append(rule(BOTTOM))
-    listed = ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
-    out.append(paint(f"Banks: {listed}", MUTED))
-    return "\n".join(out) + "\n"
+    lines = [[(set_cell_size(title, table_width), TITLE)], rule(TOP)]
+    lines.append(line(HEAD, HEADERS, [HEADER] * len(HEADERS)))
+    lines.append(rule(RULE))
+    lines.extend(line(BODY, row, COLUMN_STYLES) for row in cells)
+    lines.append(rule(BOTTOM))
+    lines.append([(footer, MUTED)])
+    return "\n".join(render(segments) for segments in lines) + "\n"
 
 
 def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
