@@ -864,7 +864,9 @@ def check_endpoint(profile: EndpointProfile, api_key: str | None) -> EndpointRep
                 return report
             # Some servers have no /models route; chat requests will tell.
             report.reachable = True
-        if report.models is not None:
+        # Azure lists base models, not the deployment names a profile uses: the probes
+        # below find out whether the deployment exists.
+        if report.models is not None and not profile.api_version:
             report.model_found = profile.model in report.models
             if not report.model_found:
                 return report

@@ -273,6 +273,13 @@ class ChatClient:
             verb = "rejected the API key" if status == 401 else "refused access"
             return EndpointError(f"{name} {verb} ({status}): {fix}", kind="auth", status=status)
         if status == 404:
+            if route == "/chat/completions" and self.profile.api_version:
+                return EndpointError(
+                    f"{name} has no deployment '{self.profile.model}' (404): {text} Use the"
+                    " deployment name as --model and check the resource URL.",
+                    kind="not_found",
+                    status=status,
+                )
             if route == "/chat/completions" and "model" in lowered:
                 return EndpointError(
                     f"{name} has no model '{self.profile.model}' (404): run `interviewer"

@@ -301,6 +301,31 @@ def test_check_with_environment_settings(chat_server: ChatServer) -> None:
     assert result.exit_code == 0, result.output + result.stderr
 
 
+def test_check_azure_deployment(chat_server: ChatServer, isolated_home: Path) -> None:
+    chat_server.models = []  # the deployment name is not a listed model, yet it serves
+    chat_server.handler = lambda _r: cs.completion('{"ok": true}')
+    added = invoke(
+        "endpoints",
+        "add",
+        "azure",
+        "--base-url",
+        chat_server.root,
+        "--model",
+        "my-deploy",
+        "--api-version",
+        "2024-10-21",
+        "--api-key-env",
+        "AZURE_OPENAI_API_KEY",
+    )
+    assert added.exit_code == 0, added.output
+    result = invoke("endpoints", "check", "azure", env={"AZURE_OPENAI_API_KEY": "az-key"})
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "not in the model list (deployment)" in flat(result.output)
+    request = chat_server.last
+    assert request.path == "/openai/deployments/my-deploy/chat/completions"
+    assert request.headers["api-key"] == "az-key"
+
+
 def test_check_unknown_model_lists_the_servers_models(chat_server: ChatServer) -> None:
     chat_server.models = ["llama3.1:8b", "qwen2.5:7b"]
     result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "gpt-4o")

@@ -184,6 +184,16 @@ def test_azure_uses_deployment_route_api_version_and_api_key_header(
     assert request.headers["api-key"] == "azure-secret"
 
 
+def test_azure_unknown_deployment(chat_server: ChatServer) -> None:
+    chat_server.models = ["gpt-4o"]
+    profile = profile_for(
+        chat_server, base_url=chat_server.root, api_version="2024-10-21", model="my-deploy"
+    )
+    error = fail(llm.ChatClient(profile, "key"))
+    assert error.kind == "not_found"
+    assert "has no deployment 'my-deploy' (404)" in str(error)
+
+
 # --------------------------------------------------------------------------- errors
 
 

@@ -88,6 +88,8 @@ def render_check(report: EndpointReport) -> None:
         table.add_row("reachable", Text("no", style="bad"))
     if report.models is None and report.reachable:
         table.add_row("model", Text("the server lists no models (no /models route)", style="warn"))
+    elif report.model_found is None and report.reachable:
+        table.add_row("model", Text("not in the model list (deployment); the probes use it"))
     elif report.model_found is True:
         table.add_row("model", Text.assemble((report.model, "ok"), " is served"))
     elif report.model_found is False:
