@@ -17,9 +17,8 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from interviewer import __version__
 from interviewer.errors import BankError
@@ -29,8 +28,7 @@ CACHE_FORMAT = 1
 BANK_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class QuestionRow:
+class QuestionRow(NamedTuple):
     """What a listing shows of one question."""
 
     id: str
@@ -41,18 +39,16 @@ class QuestionRow:
     first_line: str
 
 
-@dataclass(frozen=True)
-class BankRow:
+class BankRow(NamedTuple):
     """What a listing shows of one bank."""
 
     id: str
     title: str
-    count: int
+    question_count: int
     path: Path
 
 
-@dataclass(frozen=True)
-class BankIndex:
+class BankIndex(NamedTuple):
     """Every loaded bank's rows, in load order."""
 
     banks: tuple[BankRow, ...]

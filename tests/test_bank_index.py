@@ -83,7 +83,7 @@ def test_first_load_validates_and_writes_cache_then_hits(user_bank, monkeypatch)
     assert (row.bank, row.topic, row.difficulty) == ("mine", "Python", "easy")
     assert row.tags == ("Functions", "scope")
     assert row.first_line == "What is a closure?"
-    assert [(b.id, b.title, b.count) for b in second.banks] == [("mine", "Mine", 2)]
+    assert [(b.id, b.title, b.question_count) for b in second.banks] == [("mine", "Mine", 2)]
 
 
 def test_edited_file_is_validated_again(user_bank, monkeypatch):
@@ -166,7 +166,7 @@ def test_filters_match_filter_questions_on_bundled_banks(sel):
         expected = filter_questions(library.questions, sel)
         assert [r.id for r in rows] == [q.id for q in expected]
         assert [r.first_line for r in rows] == [q.question.splitlines()[0] for q in expected]
-    assert [(b.id, b.count) for b in index.banks] == [
+    assert [(b.id, b.question_count) for b in index.banks] == [
         (b.info.id, len(b.questions)) for b in library.banks
     ]
 
@@ -243,7 +243,7 @@ def test_fast_table_writes_what_rich_writes(width, colour, which):
         "first": index.questions[:2],
         "zh": [q for q in index.questions if q.bank == "llm-zh"],
     }[which]
-    banks = [(b.id, b.count) for b in index.banks]
+    banks = [(b.id, b.question_count) for b in index.banks]
     rows = [(q.id, q.bank, q.topic, q.difficulty, q.first_line) for q in picked]
     fast = format_rows(banks, rows, width=width, colour=colour)
     buffer = io.StringIO()

@@ -44,7 +44,7 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
 def render_index_rows(banks: Iterable[BankRow], questions: Iterable[QuestionRow]) -> None:
     """Print the questions of a bank index, looking exactly like render_question_list."""
     _render_rows(
-        [(b.id, b.count) for b in banks],
+        [(b.id, b.question_count) for b in banks],
         [(q.id, q.bank, q.topic, q.difficulty, q.first_line) for q in questions],
     )
 
