@@ -55,6 +55,11 @@ def main() -> None:
         env = {**os.environ, "INTERVIEWER_HOME": tmp, "COLUMNS": "100"}
         for name in ("OPENAI_BASE_URL", "INTERVIEWER_ENDPOINT", "INTERVIEWER_BASE_URL"):
             env.pop(name, None)
+        # An installed package has its byte code compiled; a source tree run with
+        # PYTHONDONTWRITEBYTECODE would compile every module on every run instead. Keep the
+        # byte code of this run in the temp dir so the tree is left clean.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         minimal = Path(tmp) / "minimal.py"
         minimal.write_text(MINIMAL, encoding="utf-8")
         # Warm the OS file cache and byte-code caches before measuring.
