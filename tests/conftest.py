@@ -6,7 +6,6 @@ helpers (the loopback chat server, data builders) in their own modules under tes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ ENDPOINT_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every user file at a temp dir and hide any endpoint the developer configured."""
     home = tmp_path / "home"
     monkeypatch.setenv("INTERVIEWER_HOME", str(home))
@@ -35,7 +34,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     # makes any download attempt fail fast in the offline fallback path.
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken-cache"))
     monkeypatch.setenv("COLUMNS", "120")
-    yield home
+    return home
 
 
 REPO = Path(__file__).resolve().parent.parent
