@@ -9,7 +9,8 @@ Scripting, per test:
 * ``server.enqueue(reply, ...)`` queues replies for the next chat requests (first in, first out);
   an entry may also be a callable ``(request) -> Reply``.
 * ``server.handler = fn`` answers every chat request once the queue is empty; the default
-  handler returns a valid grade (``grade_reply()``).
+  handler returns a valid grade shaped to the request (``matching_grade_reply``: a verdict
+  per numbered key point, a score per rubric criterion).
 * ``server.delay`` (seconds) slows every chat reply down; a ``Reply`` has its own ``delay``.
 * ``server.api_key`` makes the server demand that key (401 otherwise), like a hosted API.
 * ``server.models`` is what ``/v1/models`` lists; a chat request for another model gets the
@@ -33,6 +34,7 @@ served in parallel rather than queued.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -175,6 +177,22 @@ def completion(
 def grade_reply(**kwargs: Any) -> Reply:
     """A 200 reply whose content is a valid grade."""
     return completion(grade_json(**kwargs))
+
+
+_NUMBERED = re.compile(r"^(\d+)\. ", re.MULTILINE)
+_CRITERION = re.compile(r"^- ([a-z][a-z0-9_]*) \(", re.MULTILINE)
+
+
+def matching_grade_reply(request: Request) -> Reply:
+    """A valid grade shaped to the request: one verdict per numbered key point and one score
+    per rubric criterion found in the prompt (the default handler's reply)."""
+    text = request.prompt_text
+    count = max((int(n) for n in _NUMBERED.findall(text)), default=2)
+    criteria = list(dict.fromkeys(_CRITERION.findall(text))) or list(DEFAULT_CRITERIA)
+    return grade_reply(
+        scores=dict.fromkeys(criteria, 3),
+        key_points=[("covered" if i % 2 else "partial", "") for i in range(1, count + 1)],
+    )
 
 
 def think_reply(**kwargs: Any) -> Reply:
@@ -445,7 +463,7 @@ class ChatServer:
         self.models = list(models)
         self.delay = delay
         self.api_key = api_key
-        self.handler: Handler = handler or (lambda _request: grade_reply())
+        self.handler: Handler = handler or matching_grade_reply
         self.not_found_style = not_found_style
         self.record = record
         self.requests: list[Request] = []
