@@ -294,3 +294,22 @@ def test_colour_detection_defers_unusual_settings_to_rich():
 def test_terminal_width_prefers_columns(monkeypatch):
     assert terminal_width({"COLUMNS": "133"}) == 133
     assert terminal_width({"COLUMNS": "wide"}) > 0
+
+
+def test_cli_options_are_still_coerced_when_given(user_bank, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "more.yaml").write_text(
+        BANK.replace("id: mine", "id: more").replace("mine-", "more-"), encoding="utf-8"
+    )
+    runner = CliRunner()
+    args = ["bank", "list", "--bank-dir", str(user_bank), "--bank-dir", str(other)]
+    result = runner.invoke(app, [*args, "--difficulty", "HARD", "--topic", "RUNTIME"])
+    assert result.exit_code == 0, result.output
+    assert "mine-2" in result.output
+    assert "more-2" in result.output
+    assert "mine-1" not in result.output
+    assert "more (2)" in result.output
+    unknown = runner.invoke(app, ["bank", "list", "--level", "hard"])
+    assert unknown.exit_code == 2
+    assert "--level" in unknown.output
