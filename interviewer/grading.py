@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -134,9 +133,11 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(base, code)
 
 
-def grade_schema(question: Question, key_point_count: int) -> dict[str, Any]:
-    """The strict JSON schema of a GradeReply for this question (reasoning before scores)."""
-    del key_point_count  # the count is checked after parsing; strict schemas can't bound it
+def grade_schema(question: Question) -> dict[str, Any]:
+    """The strict JSON schema of a GradeReply for this question (reasoning before scores).
+
+    Strict mode allows no length bounds, so the key point count is checked after parsing.
+    """
 
     def strings() -> dict[str, Any]:
         return {"type": "array", "items": {"type": "string"}}
@@ -390,6 +391,7 @@ class LLMGrader:
         self._request = load_prompt("grade_request", prompts_dir)
         self._reask = load_prompt("reask", prompts_dir)
         self._check_prompts()
+        self._system_text = self._system.render()
         self.prompt_version = " ".join(p.label for p in (self._system, self._request, self._reask))
         forced = profile.contract
         self._contract: Contract = (
@@ -435,7 +437,7 @@ class LLMGrader:
             prepared.messages,
             contract=contract,
             max_output_tokens=self.profile.max_output_tokens,
-            schema=self._schema(question, prepared) if contract == "json_schema" else None,
+            schema=grade_schema(question) if contract == "json_schema" else None,
         )
 
     def outcome_from_reply(
@@ -475,12 +477,9 @@ class LLMGrader:
         self._request.require("answer")
         self._reask.require("error")
         self._system.render()
-        self._request.render(**dict.fromkeys(self._request_vars(), "x"))
+        names = ("language", "rubric", "question", "reference", "key_points", "answer")
+        self._request.render(**dict.fromkeys(names, "x"))
         self._reask.render(error="x")
-
-    @staticmethod
-    def _request_vars() -> tuple[str, ...]:
-        return ("language", "rubric", "question", "reference", "key_points", "answer")
 
     def key_points(self, question: Question) -> list[str]:
         """The question's key points, or ones derived from its reference when it has none."""
@@ -500,7 +499,7 @@ class LLMGrader:
             answer=neutralise_answer(answer),
         )
         return [
-            {"role": "system", "content": self._system.render()},
+            {"role": "system", "content": self._system_text},
             {"role": "user", "content": request},
         ]
 
@@ -542,9 +541,6 @@ class LLMGrader:
                 messages = self._messages(question, points, sent)
         return _Prepared(messages=messages, answer_sent=sent, key_points=points, notices=notices)
 
-    def _schema(self, question: Question, prepared: _Prepared) -> dict[str, Any]:
-        return grade_schema(question, len(prepared.key_points))
-
     # ----------------------------------------------------------------- sending
     def _chat(self) -> ChatClient:
         with self._lock:
@@ -553,7 +549,7 @@ class LLMGrader:
             return self._client
 
     def _send(
-        self, question: Question, prepared: _Prepared, messages: list[Message], seed: int | None
+        self, question: Question, messages: list[Message], seed: int | None
     ) -> tuple[Completion, Contract]:
         """Send under the contract in effect, stepping down on a response_format rejection."""
         client = self._chat()
@@ -564,7 +560,7 @@ class LLMGrader:
                     messages,
                     contract=contract,
                     max_output_tokens=self.profile.max_output_tokens,
-                    schema=self._schema(question, prepared) if contract == "json_schema" else None,
+                    schema=grade_schema(question) if contract == "json_schema" else None,
                     seed=seed,
                 )
             except EndpointError as exc:
@@ -599,7 +595,7 @@ class LLMGrader:
         messages = list(prepared.messages)
         reasked = blank_retried = False
         while True:
-            completion, attempt.contract = self._send(question, prepared, messages, seed)
+            completion, attempt.contract = self._send(question, messages, seed)
             self._add_usage(attempt, messages, completion)
             attempt.raw = completion.text
             try:
@@ -767,18 +763,19 @@ class LLMGrader:
             chosen.notices.append(f"None of the {self.samples} samples could be graded.")
         else:
             scores = [o.grade.score for o in graded if o.grade is not None]
-            order = sorted(range(len(graded)), key=lambda i: scores[i])
-            chosen = graded[order[(len(order) - 1) // 2]]
+            # The lower median for an even count: a real sample, never an average of two.
+            middle = sorted(range(len(graded)), key=lambda i: scores[i])[(len(graded) - 1) // 2]
+            chosen = graded[middle]
             chosen.samples = scores
             spread = max(scores) - min(scores)
-            median = statistics.median(scores)
             summary = (
-                f"{len(scores)} samples: median {median:g}, range {min(scores):g}-"
+                f"{len(scores)} samples: median {scores[middle]:g}, range {min(scores):g}-"
                 f"{max(scores):g} (spread {spread:g})"
             )
             if spread >= UNSTABLE_SPREAD:
-                summary = f"Unstable grade: {summary}; the median sample is shown."
-            chosen.notices.append(summary + ("" if summary.endswith(".") else "."))
+                chosen.notices.append(f"Unstable grade: {summary}; the median sample is shown.")
+            else:
+                chosen.notices.append(f"{summary}.")
             if len(graded) < len(outcomes):
                 chosen.notices.append(
                     f"{len(outcomes) - len(graded)} of {self.samples} samples were ungraded."
