@@ -60,11 +60,12 @@ from interviewer.grades import Grader, GraderInfo, Outcome
 
 RESULTS_SCHEMA = 1
 DEFAULT_WINDOW = 2000
+FIRST_WINDOW = 128
 KEY_POINT_LIMIT = 6
 # A replica failing this many requests in a row is benched while others are healthy.
 BENCH_AFTER = 3
 BENCH_SECONDS = 15.0
-FSYNC_EVERY = 64
+FSYNC_EVERY = 256
 FSYNC_INTERVAL = 1.0
 # OpenAI Batch API limits per input file (vLLM run-batch has none, but splitting is harmless).
 BATCH_MAX_REQUESTS = 50_000
@@ -499,33 +500,88 @@ def pending_tasks(
         for item in iter_items(readers, resolver)
         if isinstance(item, RowTask) and not state.is_done(item.key, retry_ungraded=retry_ungraded)
     )
-    return group_by_question(todo, window)
+    return group_by_question(todo, window, first=min(window, FIRST_WINDOW))
 
 
-def group_by_question(tasks: Iterable[RowTask], window: int) -> Iterator[RowTask]:
+def group_by_question(
+    tasks: Iterable[RowTask], window: int, *, first: int | None = None
+) -> Iterator[RowTask]:
     """Sort each window of tasks by question (first-seen order), then by hash.
 
     Equal prompt prefixes then reach the server back to back, which is what prefix caches
     (vLLM, llama.cpp, OpenAI, DeepSeek) reward; repeats of one answer end up adjacent too.
-    Only one window is held in memory.
+    Only one window is held in memory. A smaller ``first`` window lets grading start
+    before a whole window has been read.
     """
     window = max(1, window)
+    size = max(1, first or window)
     chunk: list[RowTask] = []
 
     def flush() -> Iterator[RowTask]:
         order: dict[str, int] = {}
         for task in chunk:
-            order.setdefault(task.question.sha, len(order))
-        chunk.sort(key=lambda t: (order[t.question.sha], t.hash, t.occurrence))
+            order.setdefault(task.question.id, len(order))
+        chunk.sort(key=lambda t: (order[t.question.id], t.hash, t.occurrence))
         yield from chunk
         chunk.clear()
 
     for task in tasks:
         chunk.append(task)
-        if len(chunk) >= window:
+        if len(chunk) >= size:
             yield from flush()
+            size = window
     if chunk:
         yield from flush()
+
+
+class Prefetch(Iterator[RowTask]):
+    """Read ahead of the coordinator in a thread, so a window boundary never stalls it.
+
+    Reading and sorting the next window takes a noticeable moment; without read-ahead every
+    request that finishes meanwhile would wait for it before its slot is refilled.
+    """
+
+    def __init__(self, source: Iterable[RowTask], size: int) -> None:
+        self._queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=max(1, size))
+        self._closed = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(
+            target=self._fill, args=(iter(source),), name="grade-reader", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: tuple[bool, Any]) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _fill(self, source: Iterator[RowTask]) -> None:
+        try:
+            for task in source:
+                if not self._put((True, task)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put((False, exc))
+            return
+        self._put((False, None))
+
+    def __next__(self) -> RowTask:
+        if self._done:
+            raise StopIteration
+        ok, item = self._queue.get()
+        if ok:
+            return item  # type: ignore[no-any-return]
+        self._done = True
+        if item is not None:
+            raise item
+        raise StopIteration
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 # --------------------------------------------------------------------------- grading run
@@ -898,8 +954,12 @@ def run_batch(
     set (at once), or when no replica is left after fatal errors (``result.fatal``).
     """
     started = time.monotonic()
+    source: Iterator[RowTask] = iter(tasks)
+    if not inline:
+        total = sum(r.concurrency for r in replicas)
+        source = Prefetch(source, size=max(256, 4 * total))
     run = _Run(
-        iter(tasks),
+        source,
         replicas,
         writer,
         to_grade=to_grade,
@@ -911,6 +971,8 @@ def run_batch(
     try:
         result = run.run_inline() if inline else run.run_threads()
     finally:
+        if isinstance(source, Prefetch):
+            source.close()
         writer.sync()
     result.seconds = time.monotonic() - started
     return result
@@ -938,7 +1000,10 @@ def default_concurrency(profile: EndpointProfile) -> int:
     continuously; Ollama serves OLLAMA_NUM_PARALLEL requests at a time (often 1-4) and
     queues the rest, so more in flight only adds latency.
     """
-    if "concurrency" in profile.model_fields_set:
+    # Profiles pass through model_dump/model_validate when flags are applied, which marks
+    # every field as set; a value other than the default is what shows a user's choice.
+    default = EndpointProfile.model_fields["concurrency"].default
+    if profile.concurrency != default:
         return profile.concurrency
     url = profile.urls[0] if profile.urls else ""
     parts = urlsplit(url)

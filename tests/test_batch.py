@@ -730,3 +730,46 @@ def test_import_matches_a_live_run(tmp_path: Path, chat_server: ChatServer) -> N
         job.open()
         again = job.import_replies([batch_dir / "out.jsonl"], grader)
     assert again.matched == 0
+
+
+def test_default_concurrency_and_replica_profiles() -> None:
+    def profile(url: str, **kw: Any) -> EndpointProfile:
+        return EndpointProfile(base_url=url, model="m", **kw)
+
+    assert core.default_concurrency(profile("http://127.0.0.1:11434/v1")) == 2  # Ollama
+    assert core.default_concurrency(profile("https://api.openai.com/v1")) == 16
+    assert core.default_concurrency(profile("http://127.0.0.1:8000/v1")) == 8
+    assert core.default_concurrency(profile("https://api.openai.com/v1", concurrency=3)) == 3
+    pool = EndpointProfile(base_urls=["http://a:8000/v1", "http://b:8000/v1/"], model="m")
+    replicas = core.replica_profiles(pool)
+    assert [p.urls for p in replicas] == [["http://a:8000/v1"], ["http://b:8000/v1"]]
+    single = profile("http://a/v1")
+    assert core.replica_profiles(single) == [single]
+
+
+def test_first_window_is_small_and_read_ahead_forwards_errors(tmp_path: Path) -> None:
+    library = load_library([write_bank(tmp_path / "banks")])
+    resolver = core.RowResolver(library, OfflineGrader().info)
+    ids = ["q-rag", "q-cache", "q-rag", "q-lora", "q-cache", "q-rag"]
+    tasks = []
+    for n, qid in enumerate(ids, start=1):
+        task = resolver.resolve(InputRow("f", n, n, answer=f"answer {n}", question_id=qid))
+        assert isinstance(task, core.RowTask)
+        tasks.append(task)
+    ordered = [t.row.row for t in core.group_by_question(tasks, window=4, first=2)]
+    # Windows: rows 1-2, then rows 3-6 grouped by question (q-rag, q-lora, q-cache).
+    assert ordered[:2] == [1, 2]
+    assert set(ordered[2:4]) == {3, 6}
+    assert ordered[4:] == [4, 5]
+
+    def broken() -> Any:
+        yield tasks[0]
+        raise InputError("in.csv: cannot read (I/O error).")
+
+    ahead = core.Prefetch(broken(), size=1)
+    assert next(ahead) is tasks[0]
+    with pytest.raises(InputError, match="I/O error"):
+        next(ahead)
+    with pytest.raises(StopIteration):
+        next(ahead)
+    assert list(core.Prefetch(iter(tasks), size=2)) == tasks

@@ -1,0 +1,377 @@
+"""Batch grading throughput and memory.
+
+Usage: python benchmarks/batch.py [--rows 2000] [--concurrency 64] [--delay 0.2]
+                                  [--stream-rows 100000] [--out FILE]
+
+1. **Concurrency**: a loopback ChatServer (tests/chat_server.py, run in its own process so
+   its Python work does not compete with the client for the GIL or count as client CPU)
+   answers every request after a fixed delay with a grade fitted to the prompt. ``--rows``
+   distinct answers are graded through the real LLMGrader (openai SDK, HTTP) by the batch
+   engine at ``--concurrency``. Printed: wall time of the grading run, the ideal
+   (rows x delay / concurrency), their ratio (target <= 1.2), client CPU seconds per 1,000
+   rows, and the client's peak RSS.
+2. **Streaming**: ``--stream-rows`` rows through `interviewer grade --grader offline`
+   (the real command: scan, grade, results file, CSV summary and reports) in a fresh
+   process; printed: wall time, rows/s and peak RSS (target < 250 MB).
+3. **End to end**: a 2,000-row CSV through `python -m interviewer grade`, once against the
+   test server (LLM grader) and once with the offline grader; printed: wall time, exit
+   status and rows written.
+
+Input files are generated in a temporary directory. JSON goes to
+benchmarks/results/batch.json. Each part runs in its own process, so every peak RSS
+(``resource.getrusage``) belongs to that part alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+DEFAULT_OUT = REPO / "benchmarks" / "results" / "batch.json"
+QUESTIONS = 24
+TOPICS = [
+    ("cache", "a KV cache", "keys values previous tokens attention recomputation memory"),
+    ("lora", "LoRA", "frozen weights low-rank update adapters parameters merge"),
+    ("rag", "retrieval-augmented generation", "retrieval documents context grounding index age"),
+    ("quant", "quantization", "precision int8 weights activations calibration error"),
+    ("moe", "a mixture of experts", "router experts sparse tokens capacity balance"),
+    ("rlhf", "RLHF", "reward model preferences policy optimisation human labels"),
+]
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is KiB on Linux and bytes on macOS.
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def write_bank(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["bank:", "  id: bench", "  title: Benchmark bank", "  language: en", "questions:"]
+    for n in range(QUESTIONS):
+        slug, name, words = TOPICS[n % len(TOPICS)]
+        terms = words.split()
+        lines += [
+            f"  - id: {slug}-{n:02d}",
+            f"    question: Explain {name} (variant {n}) and when it helps.",
+            f"    reference: {name.capitalize()} relies on {terms[0]} and {terms[1]}; it"
+            f" changes {terms[2]} and {terms[3]}, at a cost in {terms[4]}.",
+            "    key_points:",
+            f"      - {terms[0]} and {terms[1]}",
+            f"      - {terms[2]} {terms[3]}",
+            f"      - {terms[4]} {terms[5]}",
+        ]
+    (folder / "bench.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def write_answers(path: Path, rows: int, seed: int = 7) -> Path:
+    """Rows in shuffled question order (so grouping by question has work to do)."""
+    rng = random.Random(seed)
+    filler = ["in", "practice", "latency", "and", "cost", "trade", "off", "against", "quality"]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("id,candidate,question_id,answer\n")
+        for i in range(rows):
+            n = rng.randrange(QUESTIONS)
+            slug, _, words = TOPICS[n % len(TOPICS)]
+            chosen = rng.sample(words.split(), k=rng.randint(1, 6))
+            answer = " ".join(chosen + rng.sample(filler, k=rng.randint(3, len(filler))))
+            fh.write(f"a{i},cand{i % 997},{slug}-{n:02d},{answer} (answer {i})\n")
+    return path
+
+
+# --------------------------------------------------------------------------- part 1
+
+
+def serve(delay: float) -> None:
+    """Child process: a ChatServer grading every request after ``delay`` seconds."""
+    from tests.batch_support import grading_handler
+    from tests.chat_server import ChatServer
+
+    server = ChatServer(delay=delay, handler=grading_handler, record=False).start()
+    print(server.url, flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    server.stop()
+
+
+def run_concurrency(rows: int, concurrency: int, delay: float, work: Path) -> dict[str, Any]:
+    """Child process: grade ``rows`` answers through LLMGrader against the server."""
+    import openai  # noqa: F401  (imported before timing, as any long run pays it once)
+
+    from interviewer import batch as core
+    from interviewer.bank import load_library
+    from interviewer.batch_io import InputReader
+    from interviewer.config import EndpointProfile
+    from interviewer.grading import LLMGrader
+
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        banks = write_bank(work / "banks")
+        source = write_answers(work / "answers.csv", rows)
+        profile = EndpointProfile(name="bench", base_url=url, model="test-model", max_retries=0)
+        grader = LLMGrader(profile)
+        job = core.BatchJob(
+            readers=[InputReader(source)],
+            library=load_library([banks]),
+            replicas=[core.Replica(url, grader, concurrency)],
+            results=work / "results.jsonl",
+        )
+        with job:
+            scan = job.open()
+            cpu0, wall0 = cpu_seconds(), time.perf_counter()
+            result = job.run()
+            wall = time.perf_counter() - wall0
+            cpu = cpu_seconds() - cpu0
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+    ideal = rows * delay / concurrency
+    return {
+        "rows": rows,
+        "to_grade": scan.to_grade,
+        "graded": result.counts.graded,
+        "ungraded": result.counts.ungraded,
+        "concurrency": concurrency,
+        "delay_s": delay,
+        "wall_s": round(wall, 3),
+        "ideal_s": round(ideal, 3),
+        "ratio": round(wall / ideal, 3),
+        "cpu_s_per_1000_rows": round(1000 * cpu / rows, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "target_ratio": 1.2,
+    }
+
+
+# --------------------------------------------------------------------------- part 2
+
+
+def run_stream(rows: int, work: Path) -> dict[str, Any]:
+    """Child process: stream ``rows`` rows through `interviewer grade --grader offline`."""
+    from interviewer.cli import app
+
+    banks = write_bank(work / "banks")
+    source = write_answers(work / "stream.csv", rows, seed=11)
+    out = work / "stream" / "results.jsonl"
+    rss_before = peak_rss_mb()
+    wall0 = time.perf_counter()
+    try:
+        app(
+            [
+                "grade",
+                str(source),
+                "--out",
+                str(out),
+                "--bank-dir",
+                str(banks),
+                "--grader",
+                "offline",
+            ],
+            standalone_mode=False,
+        )
+        status = 0
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    wall = time.perf_counter() - wall0
+    with out.open("rb") as fh:
+        written = sum(1 for _ in fh)
+    return {
+        "rows": rows,
+        "exit_status": status,
+        "lines_written": written,
+        "input_mb": round(source.stat().st_size / 1e6, 1),
+        "results_mb": round(out.stat().st_size / 1e6, 1),
+        "wall_s": round(wall, 1),
+        "rows_per_s": round(rows / wall, 1),
+        "peak_rss_mb_before": round(rss_before, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "target_peak_rss_mb": 250,
+    }
+
+
+# --------------------------------------------------------------------------- part 3
+
+
+def run_cli(work: Path, rows: int, delay: float) -> dict[str, Any]:
+    """A CSV through `python -m interviewer grade`, LLM (test server) and offline."""
+    banks = write_bank(work / "banks")
+    source = write_answers(work / "cli.csv", rows, seed=3)
+    env = {**os.environ, "INTERVIEWER_HOME": str(work / "home")}
+    figures: dict[str, Any] = {"rows": rows}
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        runs = {
+            "llm": ["--grader", "llm", "--base-url", url, "--model", "test-model"],
+            "offline": ["--grader", "offline"],
+        }
+        for name, extra in runs.items():
+            out = work / f"cli-{name}" / "results.jsonl"
+            cmd = [
+                sys.executable,
+                "-m",
+                "interviewer",
+                "grade",
+                str(source),
+                "--out",
+                str(out),
+                "--bank-dir",
+                str(banks),
+                "--concurrency",
+                "32",
+                *extra,
+            ]
+            wall0 = time.perf_counter()
+            done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
+            wall = time.perf_counter() - wall0
+            with out.open("rb") as fh:
+                written = sum(1 for _ in fh)
+            figures[name] = {
+                "exit_status": done.returncode,
+                "wall_s": round(wall, 2),
+                "lines_written": written,
+                "reports": sorted(p.name for p in out.parent.iterdir() if p != out),
+            }
+            if name == "llm":
+                figures[name]["concurrency"] = 32
+                figures[name]["delay_s"] = delay
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+    return figures
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def child(part: str, args: list[str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--part", part, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"part {part} failed ({done.returncode})")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--delay", type=float, default=0.2)
+    parser.add_argument("--stream-rows", type=int, default=100_000)
+    parser.add_argument("--cli-rows", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--part", help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve is not None:
+        serve(args.serve)
+        return
+    if args.part:
+        work = args.work
+        if args.part == "concurrency":
+            figures = run_concurrency(args.rows, args.concurrency, args.delay, work)
+        elif args.part == "stream":
+            figures = run_stream(args.stream_rows, work)
+        else:
+            figures = run_cli(work, args.cli_rows, args.delay)
+        print(json.dumps(figures))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        base = Path(tmp)
+        common = [
+            "--rows",
+            str(args.rows),
+            "--concurrency",
+            str(args.concurrency),
+            "--delay",
+            str(args.delay),
+            "--stream-rows",
+            str(args.stream_rows),
+            "--cli-rows",
+            str(args.cli_rows),
+        ]
+        parts: dict[str, dict[str, Any]] = {}
+        for part in ("concurrency", "stream", "cli"):
+            work = base / part
+            work.mkdir()
+            print(f"running {part}…", file=sys.stderr, flush=True)
+            parts[part] = child(part, [*common, "--work", str(work)])
+
+    c, s, e = parts["concurrency"], parts["stream"], parts["cli"]
+    print(
+        f"LLM grading: {c['rows']} rows at concurrency {c['concurrency']}, {c['delay_s']}s per"
+        f" request: wall {c['wall_s']:.2f}s, ideal {c['ideal_s']:.2f}s, ratio {c['ratio']:.2f}"
+        f" (target <= 1.2); CPU {c['cpu_s_per_1000_rows']:.2f}s per 1,000 rows; peak RSS"
+        f" {c['peak_rss_mb']:.0f} MB; graded {c['graded']}, ungraded {c['ungraded']}"
+    )
+    print(
+        f"Streaming: {s['rows']} rows through the offline grader (interviewer grade):"
+        f" {s['wall_s']:.0f}s ({s['rows_per_s']:.0f} rows/s), peak RSS {s['peak_rss_mb']:.0f} MB"
+        f" (target < 250 MB); {s['lines_written']} result lines, exit {s['exit_status']}"
+    )
+    for name in ("llm", "offline"):
+        run = e[name]
+        print(
+            f"End to end ({name}): {e['rows']} rows, `python -m interviewer grade` exit"
+            f" {run['exit_status']}, {run['wall_s']:.1f}s, {run['lines_written']} result lines"
+        )
+    payload = {
+        "benchmark": "batch",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "concurrency": c,
+        "stream": s,
+        "end_to_end": e,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    print(f"JSON: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
