@@ -183,6 +183,11 @@ def format_rows(
         return [(box[0] + box[2].join(box[1] * size for size in columns) + box[3], "")]
 
     def render(segments: Segments) -> str:
+        if table_width <= width:  # nothing to crop: skip measuring every segment
+            return "".join(
+                f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text
+                for text, code in segments
+            )
         # The console crops a line longer than the terminal, segment by segment.
         out, used = [], 0
         for text, code in segments:
