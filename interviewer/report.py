@@ -91,6 +91,10 @@ class QuestionStats:
     key_points: dict[tuple[int, str], KeyPointStats] = field(default_factory=dict)
 
     @property
+    def label(self) -> str:
+        return question_label(self.question_id, self.text)
+
+    @property
     def graded(self) -> int:
         return len(self.scores)
 
@@ -107,6 +111,13 @@ class QuestionStats:
         return histogram(self.scores)
 
 
+def question_label(question_id: str, text: str) -> str:
+    """The bank id, or for a question given in the input file, its opening words."""
+    if question_id.startswith("adhoc-") and text:
+        return _excerpt(text, 60)
+    return question_id
+
+
 @dataclass
 class WeakAnswer:
     """One of the lowest-scoring answers, with enough context to act on it."""
@@ -121,6 +132,10 @@ class WeakAnswer:
     answer: str
     feedback: str
     missed: list[str]
+
+    @property
+    def label(self) -> str:
+        return question_label(self.question_id, self.question)
 
 
 @dataclass
@@ -459,7 +474,7 @@ def render_markdown(data: ReportData) -> str:
         lines.append("|---|" + "---:|" * len(ids))
         for q in data.questions.values():
             cells = " | ".join(_fmt(q.criteria[i].mean, 2) if i in q.criteria else "–" for i in ids)
-            lines.append(f"| {_md(q.question_id)} | {cells} |")
+            lines.append(f"| {_md(q.label)} | {cells} |")
     lines += ["", "## Key points most often missed", ""]
     missed = data.most_missed()
     if missed:
@@ -467,7 +482,7 @@ def render_markdown(data: ReportData) -> str:
         lines += ["|---|---|---:|---:|---:|"]
         for q, kp in missed:
             lines.append(
-                f"| {_md(q.question_id)} | {_md(kp.text)} | {kp.statuses['missing']}"
+                f"| {_md(q.label)} | {_md(kp.text)} | {kp.statuses['missing']}"
                 f" | {kp.statuses['contradicted']} | {kp.total} |"
             )
     else:
@@ -479,7 +494,7 @@ def render_markdown(data: ReportData) -> str:
         for w in data.weakest:
             where = f"{w.source}:{w.row}" + (f" (id {w.id})" if w.id else "")
             lines.append(
-                f"| {w.score:.1f} | {_md(w.question_id)} | {_md(where)} | {_md(w.candidate or '')}"
+                f"| {w.score:.1f} | {_md(w.label)} | {_md(where)} | {_md(w.candidate or '')}"
                 f" | {_md(w.answer)} | {_md(w.feedback)} |"
             )
     else:
@@ -687,7 +702,7 @@ def render_html(data: ReportData) -> str:
         )
         for q, kp in missed:
             out.append(
-                f"<tr><td>{_e(q.question_id)}</td><td>{_e(kp.text)}</td>"
+                f"<tr><td>{_e(q.label)}</td><td>{_e(kp.text)}</td>"
                 f"<td class='num'>{kp.missed} / {kp.total}</td>"
                 f"<td class='num'>{kp.missed_rate:.0%}</td></tr>"
             )
@@ -709,7 +724,7 @@ def render_html(data: ReportData) -> str:
                 else ""
             )
             out.append(
-                f"<tr><td class='num'>{w.score:.1f}</td><td>{_e(w.question_id)}</td>"
+                f"<tr><td class='num'>{w.score:.1f}</td><td>{_e(w.label)}</td>"
                 f"<td>{_e(where)}</td><td>{_e(w.candidate or '')}</td>"
                 f"<td><div class='answer'>{_e(w.answer)}</div>{_e(w.feedback)}{missed_points}"
                 "</td></tr>"

@@ -230,9 +230,12 @@ def test_ungraded_rows_exit_2_until_retried(
     assert all(latest.values())
 
 
-def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path]) -> None:
+def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path], tmp_path: Path) -> None:
+    rows = bank_rows(6)
+    rows[2]["answer"] = ""
+    source = write_csv(tmp_path / "dry.csv", rows)
     result = grade(
-        setup["csv"],
+        source,
         "--out",
         setup["out"],
         "--bank-dir",
@@ -245,13 +248,14 @@ def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path]) -> Non
         "--model",
         "gpt-4o-mini",
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output  # one invalid row
+    assert "row 3 (id r2): no answer" in result.stderr
     assert "Dry run" in result.stdout
     assert "Prompt tokens" in result.stdout
     assert "Estimated cost (USD)" in result.stdout
     assert "0.15 / 0.6" in result.stdout
     assert "config.toml" in result.stdout
-    assert not setup["out"].exists()
+    assert not setup["out"].parent.exists()  # no results, no errors file, no report
 
 
 def test_dry_run_local_measures_a_sample(setup: dict[str, Path], chat_server: ChatServer) -> None:

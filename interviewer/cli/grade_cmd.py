@@ -192,9 +192,9 @@ def grade(
             profile=profile,
             prices=prices,
             retry_ungraded=retry_ungraded,
-            errors_path=errors_path,
+            errors_path=None,  # a dry run writes nothing
         )
-        ui.render_bad_rows(estimate.scan, errors_path)
+        ui.render_bad_rows(estimate.scan, None)
         if estimate.local and estimate.requests and not inline:
             per = replicas[0].concurrency
             total = sum(r.concurrency for r in replicas)

@@ -142,7 +142,8 @@ def render_bad_rows(scan: ScanSummary, errors_file: Path | None, limit: int = 10
     for bad in shown:
         err_console.print("  " + bad.describe(), markup=False, highlight=False)
     if scan.bad > len(shown):
-        err_console.print(f"  … and {scan.bad - len(shown)} more", markup=False)
+        where = "" if errors_file is not None else " (a real run lists them all in STEM.errors.csv)"
+        err_console.print(f"  … and {scan.bad - len(shown)} more{where}", markup=False)
     if errors_file is not None:
         err_console.print(f"  Full list: {errors_file}", markup=False, highlight=False)
 
@@ -280,7 +281,7 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
         worst = max(q.key_points.values(), key=lambda k: (k.missed_rate, -k.index), default=None)
         missed = f"{worst.text[:60]} ({worst.missed_rate:.0%})" if worst and worst.missed else "–"
         table.add_row(
-            Text(q.question_id),
+            Text(q.label),
             str(q.rows),
             str(q.graded),
             "–" if q.mean is None else f"{q.mean:.1f}",
