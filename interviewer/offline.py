@@ -57,7 +57,8 @@ PROMPT_VERSION = "offline-v1"
 MAX_ANSWER_CHARS = 12_000
 # Sentences (or clauses of long sentences) of the answer considered for quoting.
 MAX_ANSWER_CLAUSES = 300
-QUOTE_MAX_CHARS = 200
+# Sentences up to this length are quoted whole; longer ones clause by clause.
+QUOTE_MIN_SPLIT_CHARS = 24
 # Reference clauses kept as scoring points when a question asks for "at least N" items.
 MAX_SCORING_POINTS = 40
 
@@ -587,13 +588,14 @@ def _analyse(prep: _Prepared, answer: str) -> _Analysis:
 
 
 def _quotable_pieces(text: str) -> list[tuple[int, int]]:
-    """Sentences short enough to quote whole; longer sentences are offered clause by clause."""
+    """The answer's clauses: a quote should point at the words that make the point, not at a
+    whole sentence that makes several."""
     pieces: list[tuple[int, int]] = []
     for start, end in tx.sentence_spans(text):
-        if end - start <= QUOTE_MAX_CHARS:
+        sentence = text[start:end]
+        if end - start <= QUOTE_MIN_SPLIT_CHARS:
             pieces.append((start, end))
         else:
-            sentence = text[start:end]
             pieces.extend((start + a, start + b) for a, b in tx.clause_spans(sentence))
         if len(pieces) >= MAX_ANSWER_CLAUSES:
             break
