@@ -187,6 +187,8 @@ def matching_grade_reply(request: Request) -> Reply:
     """A valid grade shaped to the request: one verdict per numbered key point and one score
     per rubric criterion found in the prompt (the default handler's reply)."""
     text = request.prompt_text
+    if "You are a health check" in text:
+        return completion('{"ok": true}')
     count = max((int(n) for n in _NUMBERED.findall(text)), default=2)
     criteria = list(dict.fromkeys(_CRITERION.findall(text))) or list(DEFAULT_CRITERIA)
     return grade_reply(
