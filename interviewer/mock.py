@@ -119,4 +119,8 @@ def _why(ex: Exchange) -> str:
     if grade is None:
         return ""
     missed = [kp.text for kp in grade.key_points if kp.status in ("missing", "contradicted")]
-    return ("missed: " + "; ".join(missed[:3])) if missed else "incomplete or shallow"
+    if not missed:
+        return "incomplete or shallow"
+    first = missed[0] if len(missed[0]) <= 60 else missed[0][:59].rstrip() + "…"
+    more = f" (+{len(missed) - 1} more)" if len(missed) > 1 else ""
+    return f"missed: {first}{more}"
