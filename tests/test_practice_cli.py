@@ -127,6 +127,10 @@ def test_follow_up_exchange_is_saved_with_its_parent(isolated_home):
     assert attempts[1]["prompt"]  # the follow-up question text is kept
     assert attempts[1]["answer"] == "I would run it longer and check guardrails."
     assert len(rows(isolated_home, "SELECT * FROM grades")) == 2
+    shown = runner.invoke(app, ["history", "show", str(attempts[1]["id"])])
+    assert shown.exit_code == 0, shown.output
+    assert f"follow-up to llm-en-41 (attempt {attempts[0]['id']})" in shown.output
+    assert attempts[1]["prompt"][:30] in " ".join(shown.output.split())
 
 
 def test_user_bank_dir_and_filters(isolated_home):

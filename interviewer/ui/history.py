@@ -247,13 +247,18 @@ def render_attempt(detail: AttemptDetail, *, reference: bool = True) -> None:
     a = detail.attempt
     question = detail.question
     text = a.question_text or (question.question if question else f"({a.question_id})")
+    title = f"[accent]Attempt {a.id}[/accent] · {a.question_id}"
+    body = Text(text)
+    if a.kind == "follow_up" and a.prompt:
+        # A follow-up answers the follow-up question, not the main one it grew out of.
+        body = Text(a.prompt).append(f"\n\nFollow-up to: {text}", style="muted")
+        parent = f" (attempt {a.parent_id})" if a.parent_id is not None else ""
+        title = f"[accent]Attempt {a.id}[/accent] · follow-up to {a.question_id}{parent}"
     meta = (
         f"{a.bank or '?'} · {a.topic or '?'} · {a.difficulty or '?'} · {a.mode} session"
         f" {a.session_id[:8]} · {_when(a.created_at)}"
     )
-    console.print(
-        Panel(text, title=f"[accent]Attempt {a.id}[/accent] · {a.question_id}", subtitle=meta)
-    )
+    console.print(Panel(body, title=title, subtitle=meta))
     _render_exchange(detail)
     if reference and question is not None:
         console.print(
