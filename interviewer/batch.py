@@ -1430,6 +1430,7 @@ class ImportResult:
     counts: BatchCounts
     matched: int = 0
     missing: int = 0  # rows to grade with no reply in the files
+    replies: int = 0  # distinct custom_ids in the files
     invalid_lines: list[str] = field(default_factory=list)
 
 
@@ -1444,7 +1445,11 @@ def import_batch(
     stop: threading.Event | None = None,
 ) -> ImportResult:
     """Turn batch replies into result lines, parsed exactly as in a live run."""
-    result = ImportResult(BatchCounts(to_grade=to_grade), invalid_lines=list(index.invalid))
+    result = ImportResult(
+        BatchCounts(to_grade=to_grade),
+        invalid_lines=list(index.invalid),
+        replies=len(index.entries),
+    )
     counts = result.counts
     for task in tasks:
         if stop is not None and stop.is_set():

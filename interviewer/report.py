@@ -189,7 +189,7 @@ def histogram(scores: Iterable[float], bins: int = BINS) -> list[int]:
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     offset: int
     source: int

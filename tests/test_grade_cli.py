@@ -320,6 +320,12 @@ def test_export_then_import_synthetic_batch_output(setup: dict[str, Path], tmp_p
     [failed] = [r for r in records if not r["graded"]]
     assert failed["ungraded_reason"] == "endpoint_error"
     assert "does not exist" in failed["outcome"]["ungraded_detail"]
+    # Replies made for another model match no row: said plainly, nothing written.
+    other = ["--grader", "llm", "--base-url", "http://127.0.0.1:9/v1", "--model", "other"]
+    mismatch = grade(*base, *other, "--import-batch", output)
+    assert mismatch.exit_code == 2, mismatch.output
+    assert "None of the 12 replies" in mismatch.stderr
+    assert len(read_results(setup["out"])) == 12
 
 
 def test_batch_files_need_the_llm_grader(setup: dict[str, Path], tmp_path: Path) -> None:

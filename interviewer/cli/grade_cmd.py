@@ -261,6 +261,12 @@ def grade(
                     stop=stop, abandon=abandon, progress=bar.update, notice=ui.render_notice
                 )
                 counts = result.counts
+    if imported is not None and imported.replies and not imported.matched and scan.to_grade:
+        ui.render_notice(
+            f"None of the {imported.replies} replies in the batch files belongs to a row still to"
+            " grade: were they produced from this input with the same --model, prompts and"
+            " settings? (custom_id is the row's content hash)"
+        )
     if imported is not None and imported.invalid_lines:
         ui.render_notice(
             f"{len(imported.invalid_lines)} line(s) of the batch files are not batch output and"
