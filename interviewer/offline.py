@@ -62,9 +62,11 @@ QUOTE_MIN_SPLIT_CHARS = 24
 # Reference clauses kept as scoring points when a question asks for "at least N" items.
 MAX_SCORING_POINTS = 40
 
-# Share of a key point's weight the answer must contain.
-COVERED_AT = 0.6
-PARTIAL_AT = 0.3
+# Share of a key point's weight the answer must contain. Only the checklist uses these (the
+# levels come from the continuous coverage): a concise correct answer paraphrases, so half of
+# a point's weighted words already shows it was made.
+COVERED_AT = 0.5
+PARTIAL_AT = 0.25
 
 # Unit weights: a single Chinese character is weak evidence next to a bigram or a word;
 # a unit the question already contains proves little when repeated.
