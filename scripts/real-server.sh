@@ -11,14 +11,12 @@
 #
 # Then, by hand:  interviewer endpoints check --base-url http://127.0.0.1:8765/v1 --model smollm2
 #
-# Settings (environment): LLAMA_VENV (default /work/llama-venv, else ./.llama-venv),
+# Settings (environment): LLAMA_VENV (default .llama-venv in the repository),
 # LLAMA_PORT (8765), LLAMA_CTX (8192), LLAMA_THREADS (2), PYTHON (python3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-default_venv=/work/llama-venv
-[ -d /work ] || default_venv="$here/.llama-venv"
-venv=${LLAMA_VENV:-$default_venv}
+venv=${LLAMA_VENV:-$here/.llama-venv}
 port=${LLAMA_PORT:-8765}
 ctx=${LLAMA_CTX:-8192}
 threads=${LLAMA_THREADS:-2}
