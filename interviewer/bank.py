@@ -21,12 +21,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from interviewer.errors import BankError
+from interviewer.paths import bank_files as bank_files  # re-exported for callers
 from interviewer.rubric import DEFAULT_CRITERIA, Criterion
 
 Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-BANK_SUFFIXES = (".yaml", ".yml")
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
 
 
@@ -279,21 +279,6 @@ def load_bank_file(path: Path) -> Bank:
         seen.add(question.id)
         questions.append(question)
     return Bank(info=header.bank, questions=tuple(questions), path=path)
-
-
-def bank_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their bank files (sorted), keep files as given."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in BANK_SUFFIXES and p.is_file())
-            )
-        elif path.exists():
-            files.append(path)
-        else:
-            raise BankError(f"{path}: no such file or directory; check the bank path.")
-    return files
 
 
 def load_library(paths: Iterable[Path]) -> Library:

@@ -15,17 +15,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from interviewer import __version__
 from interviewer.errors import BankError
+from interviewer.paths import bank_files, config_path, home_dir
+from interviewer.paths import bank_paths as _bank_paths
 
 CACHE_FORMAT = 1
-# Same as interviewer.bank.BANK_SUFFIXES; kept here so that a hit does not import that module.
-BANK_SUFFIXES = (".yaml", ".yml")
 
 
 class QuestionRow(NamedTuple):
@@ -87,24 +86,9 @@ class BankIndex(NamedTuple):
 # --------------------------------------------------------------------------- paths
 
 
-def _home_dir() -> Path:
-    # Mirrors interviewer.config.home_dir, which cannot be imported here without building
-    # its pydantic models; tests check both agree.
-    override = os.environ.get("INTERVIEWER_HOME")
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "interviewer"
-
-
 def cache_path() -> Path:
     """Where the index is kept."""
-    return _home_dir() / "cache" / "bank-index.json"
+    return home_dir() / "cache" / "bank-index.json"
 
 
 def bank_paths(extra: list[Path] | None = None) -> list[Path]:
@@ -113,35 +97,12 @@ def bank_paths(extra: list[Path] | None = None) -> list[Path]:
     Without a config file the answer needs no config parsing, so the config module (and its
     pydantic models) is imported only when the file exists, to read and validate it.
     """
-    if (_home_dir() / "config.toml").exists():
+    if config_path().exists():
         from interviewer.config import bank_paths as configured_paths
         from interviewer.config import load_config
 
         return configured_paths(load_config(), extra)
-    here = Path(__file__).resolve().parent
-    builtin = here / "_data" / "bank"
-    paths = [builtin if builtin.is_dir() else here.parent / "bank"]
-    env = os.environ.get("INTERVIEWER_BANK_DIRS")
-    configured = [Path(p).expanduser() for p in env.split(os.pathsep) if p] if env else []
-    for path in [*configured, *(extra or [])]:
-        if path not in paths:
-            paths.append(path)
-    return paths
-
-
-def bank_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their bank files (sorted), as interviewer.bank.bank_files."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in BANK_SUFFIXES and p.is_file())
-            )
-        elif path.exists():
-            files.append(path)
-        else:
-            raise BankError(f"{path}: no such file or directory; check the bank path.")
-    return files
+    return _bank_paths((), extra)
 
 
 # --------------------------------------------------------------------------- cache

@@ -26,54 +26,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from interviewer.errors import ConfigError
 
-CONFIG_NAME = "config.toml"
-DB_NAME = "history.db"
+# Re-exported: most of the code asks config where files live.
+from interviewer.paths import CONFIG_NAME as CONFIG_NAME
+from interviewer.paths import DB_NAME as DB_NAME
+from interviewer.paths import bank_paths as _bank_paths
+from interviewer.paths import builtin_bank_dir as builtin_bank_dir
+from interviewer.paths import builtin_prompts_dir as builtin_prompts_dir
+from interviewer.paths import config_path as config_path
+from interviewer.paths import db_path as db_path
+from interviewer.paths import home_dir as home_dir
+
 STATE_NAME = "endpoint-state.json"
 Contract = Literal["json_schema", "json_object", "prompt"]
 CONTRACTS: tuple[Contract, ...] = ("json_schema", "json_object", "prompt")
 # Local servers ignore the key but the SDK insists on one; this placeholder makes the
 # intent obvious in any server log.
 KEYLESS_PLACEHOLDER = "no-key-needed"
-
-
-def home_dir() -> Path:
-    """Return the directory holding every user file (created on demand by writers)."""
-    override = os.environ.get("INTERVIEWER_HOME")
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "interviewer"
-
-
-def config_path() -> Path:
-    return home_dir() / CONFIG_NAME
-
-
-def db_path() -> Path:
-    override = os.environ.get("INTERVIEWER_DB")
-    return Path(override).expanduser() if override else home_dir() / DB_NAME
-
-
-def _package_data(name: str) -> Path:
-    """Locate bundled content: inside the wheel (_data/) or at the top of a source tree."""
-    here = Path(__file__).resolve().parent
-    bundled = here / "_data" / name
-    if bundled.is_dir():
-        return bundled
-    return here.parent / name
-
-
-def builtin_bank_dir() -> Path:
-    return _package_data("bank")
-
-
-def builtin_prompts_dir() -> Path:
-    return _package_data("prompts")
 
 
 class EndpointProfile(BaseModel):
@@ -181,15 +149,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
 
 def bank_paths(config: Config, extra: list[Path] | None = None) -> list[Path]:
     """The bank directories to load: built-in, then config/env, then flags."""
-    paths = [builtin_bank_dir()]
-    env = os.environ.get("INTERVIEWER_BANK_DIRS")
-    configured = [Path(p).expanduser() for p in config.bank_dirs]
-    if env:
-        configured += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    for path in [*configured, *(extra or [])]:
-        if path not in paths:
-            paths.append(path)
-    return paths
+    return _bank_paths(config.bank_dirs, extra)
 
 
 def resolve_endpoint(

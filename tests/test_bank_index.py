@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from interviewer import bank_index
 from interviewer.bank import Selection, filter_questions, load_library
-from interviewer.bank_index import bank_files, bank_paths, cache_path, load_index
+from interviewer.bank_index import bank_paths, cache_path, load_index
 from interviewer.cli import app
 from interviewer.config import bank_paths as config_bank_paths
 from interviewer.config import builtin_bank_dir, config_path, home_dir, load_config
@@ -189,16 +189,10 @@ def test_unknown_bank_error_matches_library():
     assert "Unknown bank 'nope'" in str(from_index.value)
 
 
-def test_missing_path_error_matches_bank_files(tmp_path):
-    from interviewer.bank import bank_files as full_bank_files
-
+def test_missing_bank_path_is_an_error_naming_it(tmp_path):
     missing = tmp_path / "missing"
-    with pytest.raises(BankError) as light:
-        bank_files([missing])
-    with pytest.raises(BankError) as full:
-        full_bank_files([missing])
-    assert str(light.value) == str(full.value)
-    assert bank_files([DATA, builtin_bank_dir()]) == full_bank_files([DATA, builtin_bank_dir()])
+    with pytest.raises(BankError, match="missing: no such file or directory"):
+        load_index([missing], cache_file=tmp_path / "index.json")
 
 
 def test_bank_paths_match_config(user_bank, monkeypatch, tmp_path):
@@ -212,10 +206,10 @@ def test_bank_paths_match_config(user_bank, monkeypatch, tmp_path):
     assert tmp_path in bank_paths(extra)
 
 
-def test_home_dir_matches_config_without_override(monkeypatch, tmp_path):
+def test_cache_lives_in_the_xdg_data_home_without_override(monkeypatch, tmp_path):
     monkeypatch.delenv("INTERVIEWER_HOME")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert cache_path() == home_dir() / "cache" / "bank-index.json"
+    assert cache_path() == tmp_path / "xdg" / "interviewer" / "cache" / "bank-index.json"
 
 
 def test_cli_list_uses_filters_and_reports_unknown_bank(user_bank):
