@@ -21,6 +21,7 @@ import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -214,6 +215,9 @@ def resolve_endpoint(
             f"Endpoint '{profile.name}' has no model: pass --model or set INTERVIEWER_MODEL"
             " (`interviewer endpoints check NAME` lists the server's models)."
         )
+    if profile.name == "env":
+        # An endpoint given by flags or env has no profile name; its host says which it is.
+        profile = profile.model_copy(update={"name": urlsplit(profile.urls[0]).netloc})
     return profile
 
 

@@ -117,3 +117,11 @@ def test_api_key_from_named_env_and_key_file(tmp_path, monkeypatch):
 def test_keyless_local_server_needs_no_key():
     profile = EndpointProfile(name="local", base_url="http://127.0.0.1:8080/v1", model="m")
     assert resolve_api_key(profile) is None
+
+
+def test_endpoint_without_a_profile_is_named_after_its_host(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8765/v1")
+    monkeypatch.setenv("OPENAI_MODEL", "smollm2")
+    profile = resolve_endpoint(Config())
+    assert profile is not None
+    assert profile.name == "127.0.0.1:8765"

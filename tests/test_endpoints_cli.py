@@ -290,7 +290,7 @@ def test_check_without_a_profile(chat_server: ChatServer) -> None:
     chat_server.handler = lambda _r: cs.completion('```json\n{"ok": true}\n```')
     result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
     assert result.exit_code == 0, result.output + result.stderr
-    assert "Endpoint env" in result.output
+    assert f"Endpoint 127.0.0.1:{chat_server.port}" in result.output
     assert chat_server.requests[0].path == "/v1/models"
 
 
@@ -352,7 +352,7 @@ def test_check_unreachable() -> None:
     )
     assert result.exit_code == 1
     assert "reachable no" in flat(result.output)
-    assert "Cannot reach endpoint 'env'" in result.stderr
+    assert f"Cannot reach endpoint '127.0.0.1:{port}'" in flat(result.stderr)
     assert "FAILED" in result.output
 
 

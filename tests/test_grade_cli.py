@@ -195,7 +195,7 @@ def test_fatal_endpoint_error_exits_1_and_keeps_rows(
     args: list[str | Path] = [setup["csv"], "--out", setup["out"], "--bank-dir", setup["banks"]]
     result = grade(*args, "--concurrency", "1", *llm_args(chat_server))
     assert result.exit_code == 1, result.output
-    assert "re-run the same command to continue" in result.stderr
+    assert "re-run the same command to continue" in " ".join(result.stderr.split())
     assert len(read_results(setup["out"])) == 4
     chat_server.handler = grading_handler
     again = grade(*args, "--concurrency", "2", *llm_args(chat_server))
