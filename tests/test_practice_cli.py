@@ -170,3 +170,15 @@ def test_mock_interview_runs_from_a_pipe_and_saves_a_report(isolated_home):
     kinds = [r["kind"] for r in rows(isolated_home, "SELECT kind FROM attempts ORDER BY id")]
     assert kinds[0] == "answer"
     assert "skip" in kinds
+
+
+def test_answer_that_is_not_utf8_is_kept_with_a_notice(isolated_home):
+    result = runner.invoke(
+        app,
+        ["practice", "--bank", "llm-en", "-n", "1", "--follow-ups", "0"],
+        input="caf\xe9 au lait, randomly split users\n.\n".encode("latin-1"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "not valid UTF-8" in result.output
+    answer = rows(isolated_home, "SELECT answer FROM attempts")[0]["answer"]
+    assert answer == "caf\ufffd au lait, randomly split users"

@@ -8,6 +8,7 @@ Commands typed on a line of their own: ``/skip``, ``/hint``, ``/quit``, ``/help`
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import select
 import sys
@@ -71,7 +72,9 @@ class _StdinLines:
     def __init__(self) -> None:
         self._buffer = ""
         self._eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        # Set when input was not valid UTF-8; the caller says so once.
+        self.replaced = False
 
     def _fileno(self) -> int | None:
         try:
@@ -82,13 +85,21 @@ class _StdinLines:
         return fd
 
     def readline(self, deadline: float | None = None) -> str | None:
-        """Return the next line ('' at end of input) or None when the deadline passed."""
+        """Return the next line ('' at end of input) or None when the deadline passed.
+
+        A process reads either always with a deadline (mock) or never (practice): the two
+        paths buffer separately, so mixing them could reorder input.
+        """
+        stdin = sys.stdin
+        if isinstance(stdin, io.TextIOWrapper) and stdin.errors == "strict":
+            # Undecodable input must reach _clean, not end the session with a traceback.
+            stdin.reconfigure(errors="surrogateescape")
         fd = self._fileno() if deadline is not None else None
         if fd is None:
             if self._buffer:
                 line, self._buffer = self._take()
-                return line
-            return sys.stdin.readline()
+                return self._clean(line)
+            return self._clean(sys.stdin.readline())
         while "\n" not in self._buffer and not self._eof:
             assert deadline is not None
             remaining = deadline - time.monotonic()
@@ -104,11 +115,23 @@ class _StdinLines:
             else:
                 self._buffer += self._decoder.decode(chunk)
         line, self._buffer = self._take()
-        return line
+        return self._clean(line)
 
     def _take(self) -> tuple[str, str]:
         head, sep, tail = self._buffer.partition("\n")
         return head + sep, tail
+
+    def _clean(self, text: str) -> str:
+        """Turn bytes that were not UTF-8 (surrogate escapes) into U+FFFD, and remember it.
+
+        Such text cannot be stored or sent anywhere as UTF-8; the rest of the answer is kept.
+        """
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            self.replaced = True
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return text
 
 
 _stdin = _StdinLines()
@@ -172,7 +195,13 @@ def read_answer(
     lines: list[str] = []
     hints_used = 0
     while True:
+        replaced_before = _stdin.replaced
         raw = _stdin.readline(deadline)
+        if _stdin.replaced and not replaced_before:
+            err_console.print(
+                "[warn]Your input is not valid UTF-8: bytes that could not be read are kept"
+                " as �. Set your terminal (or the file you pipe in) to UTF-8.[/warn]"
+            )
         if raw is None:
             text = "\n".join(lines).strip()
             console.print("[warn]Time is up for this question.[/warn]")
