@@ -128,8 +128,12 @@ class Session:
         *,
         hints_used: int = 0,
         time_taken_ms: int = 0,
+        grade: bool = True,
     ) -> Exchange:
-        """Save an answer, grade it, save the grade; endpoint failures become ungraded."""
+        """Save an answer, grade it, save the grade; endpoint failures become ungraded.
+
+        ``grade=False`` only saves it (the session was interrupted); `regrade` grades it later.
+        """
         text = _checked_answer(answer)
         attempt_id = self.store.record_answer(
             session_id=self.session_id,
@@ -148,7 +152,8 @@ class Session:
             time_taken_ms=time_taken_ms,
         )
         self.exchanges.append(exchange)
-        self._grade_into(exchange, question)
+        if grade:
+            self._grade_into(exchange, question)
         return exchange
 
     def skip(self, question: Question, *, time_taken_ms: int = 0) -> Exchange:
@@ -198,6 +203,7 @@ class Session:
         answer: str,
         *,
         time_taken_ms: int = 0,
+        grade: bool = True,
     ) -> Exchange:
         """Save and grade the answer to a follow-up, against what the follow-up probes."""
         text = _checked_answer(answer)
@@ -220,7 +226,8 @@ class Session:
             time_taken_ms=time_taken_ms,
         )
         parent.follow_ups.append(exchange)
-        self._grade_into(exchange, probe)
+        if grade:
+            self._grade_into(exchange, probe)
         return exchange
 
     # ------------------------------------------------------------------ grading

@@ -124,6 +124,10 @@ def run_timed(session: Session, questions: list[Question], total_s: float) -> in
         )
         got = ui.read_answer(None, deadline=deadline)
         elapsed = int((time.monotonic() - now) * 1000)
+        if got.interrupted:
+            if got.text:
+                session.answer(question, got.text, time_taken_ms=elapsed, grade=False)
+            raise KeyboardInterrupt
         timed_out += got.timed_out
         if got.action == "quit" and not got.text:
             return timed_out
@@ -143,6 +147,10 @@ def run_timed(session: Session, questions: list[Question], total_s: float) -> in
             ui.render_follow_up(follow_up.text, number, session.max_follow_ups)
             mock_ui.render_clock_line(left)
             reply = ui.read_answer(None, prompt="Your answer to the follow-up", deadline=deadline)
+            if reply.interrupted:
+                if reply.text:
+                    session.answer_follow_up(exchange, follow_up, reply.text, grade=False)
+                raise KeyboardInterrupt
             timed_out += reply.timed_out
             if reply.action == "skip" or not reply.text:
                 if reply.eof or reply.action == "quit":

@@ -137,6 +137,13 @@ def run_questions(session: Session, questions: list[Question], *, reveal: bool) 
         started = time.monotonic()
         got = ui.read_answer(partial(session.hint, question), hint_penalty=penalty)
         elapsed = int((time.monotonic() - started) * 1000)
+        if got.interrupted:
+            if got.text:
+                session.answer(
+                    question, got.text, hints_used=got.hints_used, time_taken_ms=elapsed,
+                    grade=False,
+                )  # fmt: skip
+            raise KeyboardInterrupt
         if got.action == "quit" and not got.text:
             return
         if got.action == "skip":
@@ -171,6 +178,12 @@ def ask_follow_ups(session: Session, exchange: Exchange) -> bool:
         started = time.monotonic()
         got = ui.read_answer(prompt="Your answer to the follow-up")
         elapsed = int((time.monotonic() - started) * 1000)
+        if got.interrupted:
+            if got.text:
+                session.answer_follow_up(
+                    exchange, follow_up, got.text, time_taken_ms=elapsed, grade=False
+                )
+            raise KeyboardInterrupt
         if got.action == "skip":
             continue
         if got.action == "quit" and not got.text:

@@ -53,6 +53,7 @@ class AnswerInput:
     hints_used: int = 0
     eof: bool = False
     timed_out: bool = False
+    interrupted: bool = False
 
 
 def interactive() -> bool:
@@ -196,7 +197,11 @@ def read_answer(
     hints_used = 0
     while True:
         replaced_before = _stdin.replaced
-        raw = _stdin.readline(deadline)
+        try:
+            raw = _stdin.readline(deadline)
+        except KeyboardInterrupt:
+            # Ctrl-C ends the session, but what was typed so far is handed back to be saved.
+            return AnswerInput("quit", "\n".join(lines).strip(), hints_used, interrupted=True)
         if _stdin.replaced and not replaced_before:
             err_console.print(
                 "[warn]Your input is not valid UTF-8: bytes that could not be read are kept"

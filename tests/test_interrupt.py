@@ -1,0 +1,54 @@
+"""Ctrl-C in the middle of an answer: the session ends, and what was typed is saved."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from tests.conftest import REPO
+
+
+def test_ctrl_c_mid_answer_saves_the_partial_answer_ungraded(tmp_path):
+    env = {**os.environ, "INTERVIEWER_HOME": str(tmp_path), "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interviewer", "practice", "--bank", "llm-en", "-n", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    with proc.stdin, proc.stdout, proc.stderr:
+        proc.stdin.write(b"Half of my answer about random assignment\n")
+        proc.stdin.flush()
+        # Wait until the session is waiting for more of the answer (the session row exists).
+        db = tmp_path / "history.db"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not db.exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        output = proc.stdout.read().decode() + proc.stderr.read().decode()
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output
+    assert "Session summary" in output
+    conn = sqlite3.connect(db)
+    try:
+        answers = conn.execute("SELECT answer FROM attempts").fetchall()
+        grades = conn.execute("SELECT COUNT(*) FROM grades").fetchone()[0]
+    finally:
+        conn.close()
+    assert answers == [("Half of my answer about random assignment",)]
+    assert grades == 0  # saved, not graded: `interviewer regrade` grades it later
