@@ -305,6 +305,41 @@ def load_library(paths: Iterable[Path]) -> Library:
     return library
 
 
+def import_bank(source: Path, library: Library, dest_dir: Path, *, replace: bool = False) -> Path:
+    """Validate a bank file and copy it, byte for byte, into ``dest_dir`` as ``BANK_ID.yaml``.
+
+    The copy is refused when its bank id or a question id is already used by another loaded
+    bank, so that an import can never make the library fail to load. ``replace`` allows
+    overwriting an earlier import of the same bank.
+    """
+    bank = load_bank_file(source)
+    dest = dest_dir / f"{bank.info.id}.yaml"
+    previous = dest.resolve() if dest.exists() else None
+    if previous is not None and not replace:
+        raise BankError(
+            f"Bank '{bank.info.id}' is already imported ({dest}); pass --replace to overwrite it."
+        )
+    others = [b for b in library.banks if b.path.resolve() != previous]
+    for other in others:
+        if other.info.id == bank.info.id:
+            raise BankError(
+                f"{source}: bank id '{bank.info.id}' is already used by {other.path};"
+                " give the bank another id."
+            )
+    taken = {q.id: b.path for b in others for q in b.questions}
+    for q in bank.questions:
+        if q.id in taken:
+            raise BankError(
+                f"{source}: question id '{q.id}' is already used in {taken[q.id]};"
+                " question ids must be unique across banks."
+            )
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".yaml.tmp")
+    tmp.write_bytes(source.read_bytes())
+    tmp.replace(dest)
+    return dest
+
+
 # --------------------------------------------------------------------------- selection
 
 

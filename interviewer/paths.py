@@ -58,9 +58,17 @@ def builtin_prompts_dir() -> Path:
     return _package_data("prompts")
 
 
+def user_bank_dir() -> Path:
+    """Where `interviewer bank import` puts bank files; loaded after the built-in banks."""
+    return home_dir() / "banks"
+
+
 def bank_paths(configured: Iterable[str], extra: Iterable[Path] | None = None) -> list[Path]:
-    """The bank directories to load: built-in, then the config's, then env, then flags."""
+    """The bank directories to load: built-in, imported, the config's, env, then flags."""
     paths = [builtin_bank_dir()]
+    imported = user_bank_dir()
+    if imported.is_dir():
+        paths.append(imported)
     dirs = [Path(p).expanduser() for p in configured]
     env = os.environ.get("INTERVIEWER_BANK_DIRS")
     if env:

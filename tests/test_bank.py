@@ -158,3 +158,39 @@ def test_selection_errors_are_clear():
     with pytest.raises(BankError, match="Unknown question id 'zzz'"):
         library.get("zzz")
     assert library.get("tiny/tiny-gil").id == "tiny-gil"
+
+
+def test_bank_import_copies_validates_and_refuses_clashes(isolated_home, tmp_path):
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+
+    runner = CliRunner()
+    mine = write(tmp_path, GOOD_HEADER.replace("id: b", "id: mine") + (
+        "  - id: mine-1\n    question: What?\n    reference: This.\n"
+    ), "mine.yaml")  # fmt: skip
+    result = runner.invoke(app, ["bank", "import", str(mine)])
+    assert result.exit_code == 0, result.output
+    copied = isolated_home / "banks" / "mine.yaml"
+    assert copied.read_bytes() == mine.read_bytes()
+    listed = runner.invoke(app, ["bank", "list", "--bank", "mine"])
+    assert listed.exit_code == 0, listed.output
+    assert "mine-1" in listed.output
+
+    again = runner.invoke(app, ["bank", "import", str(mine)])
+    assert again.exit_code == 1
+    assert "already imported" in again.output
+    assert runner.invoke(app, ["bank", "import", "--replace", str(mine)]).exit_code == 0
+
+    clash = write(tmp_path, GOOD_HEADER.replace("id: b", "id: other") + (
+        "  - id: llm-en-41\n    question: What?\n    reference: This.\n"
+    ), "clash.yaml")  # fmt: skip
+    refused = runner.invoke(app, ["bank", "import", str(clash)])
+    assert refused.exit_code == 1
+    assert "question id 'llm-en-41' is already used" in refused.output
+    assert not (isolated_home / "banks" / "other.yaml").exists()
+
+    broken = write(tmp_path, GOOD_HEADER + "  - id: q\n", "broken.yaml")
+    bad = runner.invoke(app, ["bank", "import", str(broken)])
+    assert bad.exit_code == 1
+    assert "broken.yaml:6" in bad.output

@@ -119,6 +119,26 @@ def show_question(
     render_question(_library(bank_dir).get(question_id))
 
 
+@bank_app.command("import")
+@handle_errors
+def import_banks(
+    paths: Annotated[list[Path], typer.Argument(help="Bank files to import.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite an earlier import of the same bank.")
+    ] = False,
+) -> None:
+    """Validate bank files and copy them into your banks directory, loaded from then on."""
+    from interviewer.bank import import_bank, load_library
+    from interviewer.config import bank_paths, load_config
+    from interviewer.paths import user_bank_dir
+    from interviewer.ui.console import console
+
+    for path in paths:
+        library = load_library(bank_paths(load_config()))
+        dest = import_bank(path, library, user_bank_dir(), replace=replace)
+        console.print(f"[ok]✓[/ok] {path} → {dest}")
+
+
 @bank_app.command("validate")
 @handle_errors
 def validate(
