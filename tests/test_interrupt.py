@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 from tests.conftest import REPO
@@ -25,26 +26,30 @@ def test_ctrl_c_mid_answer_saves_the_partial_answer_ungraded(tmp_path):
     assert proc.stdin is not None
     assert proc.stdout is not None
     assert proc.stderr is not None
+    seen: list[bytes] = []
+    stdout = proc.stdout
+    reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, b"")))
     with proc.stdin, proc.stdout, proc.stderr:
+        reader.start()
         proc.stdin.write(b"Half of my answer about random assignment\n")
         proc.stdin.flush()
-        # Wait until the session is waiting for more of the answer (the session row exists).
-        db = tmp_path / "history.db"
+        # Interrupt only once the session waits for the rest of the answer.
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not db.exists():
-            time.sleep(0.1)
-        time.sleep(1.0)
+        while time.monotonic() < deadline and not any(b"Your answer" in line for line in seen):
+            time.sleep(0.05)
+        time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()
-        output = proc.stdout.read().decode() + proc.stderr.read().decode()
+        reader.join(timeout=10)
+        output = b"".join(seen).decode() + proc.stderr.read().decode()
     assert proc.returncode == 130, output
     assert "Traceback" not in output
     assert "Session summary" in output
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(tmp_path / "history.db")
     try:
         answers = conn.execute("SELECT answer FROM attempts").fetchall()
         grades = conn.execute("SELECT COUNT(*) FROM grades").fetchone()[0]
