@@ -62,6 +62,9 @@ def test_llm_practice_with_one_follow_up_saves_the_whole_exchange(isolated_home,
     assert "Randomisation is right" in result.output
     # correctness 4, completeness 2, depth 2, clarity 3 with weights .4/.3/.2/.1
     assert "Score 72.5/100" in result.output
+    # the loopback server reports 321 + 123 tokens per reply
+    assert "321 prompt + 123 completion tokens (reported by the server)" in result.output
+    assert "888 tokens" in result.output  # session total: the answer and its follow-up
     attempts = rows(isolated_home, "SELECT * FROM attempts ORDER BY id")
     assert [a["kind"] for a in attempts] == ["answer", "follow_up"]
     assert attempts[0]["answer"] == ANSWER

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.bank import Question
-from interviewer.grades import Grade, GraderInfo
+from interviewer.grades import Grade, GraderInfo, Outcome
 from interviewer.interview import Exchange, SessionSummary
 from interviewer.rubric import MAX_LEVEL
 from interviewer.ui.console import console, err_console
@@ -336,6 +336,8 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
     render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)
+    if outcome.info.kind == "llm":
+        render_usage(outcome)
     if len(outcome.samples) > 1:
         spread = max(outcome.samples) - min(outcome.samples)
         console.print(
@@ -343,6 +345,20 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
             + ", ".join(f"{s:g}" for s in outcome.samples)
             + f" (spread {spread:g})[/muted]"
         )
+
+
+def render_usage(outcome: Outcome) -> None:
+    """Tokens and time one grade cost, as the server reported them (or estimated)."""
+    usage = outcome.usage
+    source = "estimated" if usage.estimated else "reported by the server"
+    console.print(
+        Text(
+            f"{outcome.info.label} · {usage.prompt_tokens:,} prompt +"
+            f" {usage.completion_tokens:,} completion tokens ({source})"
+            f" · {outcome.duration_ms / 1000:.1f} s",
+            style="muted",
+        )
+    )
 
 
 def render_reference(question: Question) -> None:
@@ -408,5 +424,15 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
         )
     if summary.ungraded:
         parts.append(f"[ungraded]ungraded {summary.ungraded}[/ungraded] (`interviewer regrade`)")
+    outcomes = [
+        e.outcome
+        for ex in exchanges
+        for e in (ex, *ex.follow_ups)
+        if e.outcome is not None and e.outcome.info.kind == "llm"
+    ]
+    if outcomes:
+        tokens = sum(o.usage.prompt_tokens + o.usage.completion_tokens for o in outcomes)
+        estimated = any(o.usage.estimated for o in outcomes)
+        parts.append(f"{tokens:,} tokens{' (partly estimated)' if estimated else ''}")
     console.print(" · ".join(parts))
     console.print(f"[muted]Saved as session {summary.session_id}.[/muted]")
