@@ -167,6 +167,8 @@ def test_mock_interview_runs_from_a_pipe_and_saves_a_report(isolated_home):
     assert report["answered"] == 1
     assert report["verdict"]
     assert report["revisit"][0]["score"] == 0.0  # a skipped question is revisited first
+    answered = report["revisit"][1]["score"]
+    assert report["mean_score"] == round(answered / 2, 1)  # the skip counts as 0
     kinds = [r["kind"] for r in rows(isolated_home, "SELECT kind FROM attempts ORDER BY id")]
     assert kinds[0] == "answer"
     assert "skip" in kinds
