@@ -129,3 +129,21 @@ def test_regrade_grades_the_ungraded_answer_and_keeps_both(isolated_home, chat_s
     assert [(g["graded"], g["ungraded_reason"]) for g in grades] == [(0, "truncated"), (1, None)]
     assert grades[1]["score"] is not None
     assert len(rows(isolated_home, "SELECT * FROM attempts")) == 1
+
+
+def test_the_api_key_is_sent_but_never_shown_or_stored(isolated_home, chat_server, monkeypatch):
+    secret = "sk-test-5e3c2f0d9a8b7c6d"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    chat_server.api_key = secret
+    result = run(chat_server, f"{ANSWER}\n.\n", "--follow-ups", "0")
+    assert result.exit_code == 0, result.output
+    assert "Score" in result.output  # the server accepted the key
+    assert secret not in result.output
+    for path in isolated_home.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-0000")
+    refused = run(chat_server, f"{ANSWER}\n.\n", "--follow-ups", "0")
+    assert refused.exit_code == 1
+    assert "sk-wrong-key-0000" not in refused.output
