@@ -119,8 +119,10 @@ def _why(ex: Exchange) -> str:
     if grade is None:
         return ""
     missed = [kp.text for kp in grade.key_points if kp.status in ("missing", "contradicted")]
-    if not missed:
-        return "incomplete or shallow"
-    first = missed[0] if len(missed[0]) <= 60 else missed[0][:59].rstrip() + "…"
-    more = f" (+{len(missed) - 1} more)" if len(missed) > 1 else ""
-    return f"missed: {first}{more}"
+    partly = [kp.text for kp in grade.key_points if kp.status == "partial"]
+    points, label = (missed, "missed") if missed else (partly, "only partly")
+    if not points:
+        return "shallow: explain the mechanisms and trade-offs"
+    first = points[0] if len(points[0]) <= 60 else points[0][:59].rstrip() + "…"
+    more = f" (+{len(points) - 1} more)" if len(points) > 1 else ""
+    return f"{label}: {first}{more}"
