@@ -153,7 +153,7 @@ class Session:
         )
         self.exchanges.append(exchange)
         if grade:
-            self._grade_into(exchange, question)
+            self._grade_into(exchange)
         return exchange
 
     def skip(self, question: Question, *, time_taken_ms: int = 0) -> Exchange:
@@ -227,16 +227,17 @@ class Session:
         )
         parent.follow_ups.append(exchange)
         if grade:
-            self._grade_into(exchange, probe)
+            self._grade_into(exchange)
         return exchange
 
     # ------------------------------------------------------------------ grading
 
-    def _grade_into(self, exchange: Exchange, question: Question) -> None:
+    def _grade_into(self, exchange: Exchange) -> None:
+        """Grade an exchange's answer against its question (a follow-up's own probe)."""
         assert exchange.attempt_id is not None
         started = time.monotonic()
         try:
-            outcome = self.grader.grade(question, exchange.answer)
+            outcome = self.grader.grade(exchange.question, exchange.answer)
         except EndpointError as exc:
             outcome = Outcome(
                 info=self.grader.info,
