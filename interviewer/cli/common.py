@@ -13,7 +13,7 @@ import typer
 from interviewer.errors import InterviewerError
 
 if TYPE_CHECKING:
-    from interviewer.config import Config
+    from interviewer.config import Config, EndpointProfile
     from interviewer.grades import Grader
 
 P = ParamSpec("P")
@@ -80,12 +80,33 @@ def build_grader(
     samples: int = 1,
 ) -> Grader:
     """Resolve the endpoint (flags > env > config) and build the grader for this command."""
-    from interviewer.config import resolve_endpoint
     from interviewer.graders import make_grader
 
-    profile = None
-    if grader != "offline":
-        profile = resolve_endpoint(
-            config, name=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
-        )
+    profile = grading_endpoint(
+        config,
+        grader=grader,
+        endpoint=endpoint,
+        base_url=base_url,
+        model=model,
+        api_key_env=api_key_env,
+    )
     return make_grader(config, profile, choice=grader, samples=samples)
+
+
+def grading_endpoint(
+    config: Config,
+    *,
+    grader: str,
+    endpoint: str | None,
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str | None,
+) -> EndpointProfile | None:
+    """The endpoint a grading command uses (flags > env > config); None with --grader offline."""
+    if grader == "offline":
+        return None
+    from interviewer.config import resolve_endpoint
+
+    return resolve_endpoint(
+        config, name=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
+    )

@@ -24,6 +24,7 @@ from interviewer.cli.common import (
     EndpointOpt,
     GraderOpt,
     ModelOpt,
+    grading_endpoint,
     handle_errors,
 )
 
@@ -324,14 +325,16 @@ def _build_replicas(
 ) -> tuple[list[Replica], EndpointProfile | None, bool]:
     """One grader per endpoint replica (or the offline grader, run inline)."""
     from interviewer.batch import Replica, default_concurrency, replica_profiles
-    from interviewer.config import resolve_endpoint
     from interviewer.graders import make_grader
 
-    profile = None
-    if grader != "offline":
-        profile = resolve_endpoint(
-            config, name=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
-        )
+    profile = grading_endpoint(
+        config,
+        grader=grader,
+        endpoint=endpoint,
+        base_url=base_url,
+        model=model,
+        api_key_env=api_key_env,
+    )
     first = make_grader(config, profile, choice=grader)
     if first.info.kind == "offline" or profile is None:
         return [Replica("offline", first, 1)], None, True
