@@ -78,8 +78,26 @@ class KeyPointStats:
         return self.missed / self.total if self.total else 0.0
 
 
+class _Scored:
+    """Counts and averages over the ``scores`` of graded rows (ungraded rows have none)."""
+
+    scores: list[float]
+
+    @property
+    def graded(self) -> int:
+        return len(self.scores)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.scores) if self.scores else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.scores) if self.scores else None
+
+
 @dataclass
-class QuestionStats:
+class QuestionStats(_Scored):
     """Everything reported about one question."""
 
     question_id: str
@@ -93,18 +111,6 @@ class QuestionStats:
     @property
     def label(self) -> str:
         return question_label(self.question_id, self.text)
-
-    @property
-    def graded(self) -> int:
-        return len(self.scores)
-
-    @property
-    def mean(self) -> float | None:
-        return statistics.fmean(self.scores) if self.scores else None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.scores) if self.scores else None
 
     @property
     def histogram(self) -> list[int]:
@@ -139,7 +145,7 @@ class WeakAnswer:
 
 
 @dataclass
-class ReportData:
+class ReportData(_Scored):
     """The aggregated content of a results file (also shown on the terminal)."""
 
     results: str
@@ -155,18 +161,6 @@ class ReportData:
     estimates: int = 0  # grades from the offline heuristic
     prompt_tokens: int = 0
     completion_tokens: int = 0
-
-    @property
-    def graded(self) -> int:
-        return len(self.scores)
-
-    @property
-    def mean(self) -> float | None:
-        return statistics.fmean(self.scores) if self.scores else None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.scores) if self.scores else None
 
     def most_missed(self, limit: int = 15) -> list[tuple[QuestionStats, KeyPointStats]]:
         """Key points by how often they were missed or contradicted (rate, then count)."""
