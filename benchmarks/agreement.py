@@ -46,8 +46,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from interviewer.bank import Question  # noqa: E402
-from interviewer.offline import OfflineGrader  # noqa: E402
+from interviewer.bank.library import Question  # noqa: E402
+from interviewer.grading.offline import OfflineGrader  # noqa: E402
 from interviewer.text import detect_language, tokenise  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "grading"

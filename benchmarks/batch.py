@@ -119,11 +119,11 @@ def run_concurrency(rows: int, concurrency: int, delay: float, work: Path) -> di
     """Child process: grade ``rows`` answers through LLMGrader against the server."""
     import openai  # noqa: F401  (imported before timing, as any long run pays it once)
 
-    from interviewer import batch as core
-    from interviewer.bank import load_library
-    from interviewer.batch_io import InputReader
+    from interviewer.bank.library import load_library
+    from interviewer.batch import engine as core
+    from interviewer.batch.inputs import InputReader
     from interviewer.config import EndpointProfile
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(delay)],

@@ -1,6 +1,6 @@
 """Cost of the history database: import, writes, listing, stats and export.
 
-Prints the median import time of `interviewer.history` (fresh interpreter, bytecode cached),
+Prints the median import time of `interviewer.history.store` (fresh interpreter, bytecode cached),
 the time per saved answer (record_answer + record_outcome, each its own transaction, as in a
 practice session), and the time to list, summarise and export a history of N answers.
 Writes JSON to benchmarks/results/history_store.json.
@@ -21,10 +21,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from interviewer.export import collect, render_export
-from interviewer.grades import CriterionResult, Grade, GraderInfo, KeyPointResult, Outcome, Usage
-from interviewer.history import HistoryStore
-from interviewer.stats import compute_stats
+from interviewer.grading.grade import (
+    CriterionResult,
+    Grade,
+    GraderInfo,
+    KeyPointResult,
+    Outcome,
+    Usage,
+)
+from interviewer.history.export import collect, render_export
+from interviewer.history.stats import compute_stats
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import make_question
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, float] = {
-        "import_history_ms": import_ms("interviewer.history", args.runs),
+        "import_history_ms": import_ms("interviewer.history.store", args.runs),
         "import_fsrs_ms": import_ms("fsrs", args.runs),
     }
     info = GraderInfo(kind="llm", model="bench", endpoint="http://127.0.0.1:1/v1")

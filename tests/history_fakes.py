@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from interviewer.bank import Question
-from interviewer.grades import (
+from interviewer.bank.library import Question
+from interviewer.grading.grade import (
     CriterionResult,
     Grade,
     GraderInfo,

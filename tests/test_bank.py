@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.bank import Selection, load_bank_file, load_library, select_questions
+from interviewer.bank.library import Selection, load_bank_file, load_library, select_questions
 from interviewer.errors import BankError
 
 DATA = Path(__file__).parent / "data" / "bank"

@@ -12,9 +12,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from interviewer import bank_index
-from interviewer.bank import Selection, filter_questions, load_library
-from interviewer.bank_index import bank_paths, cache_path, load_index
+from interviewer.bank import index as bank_index
+from interviewer.bank.index import bank_paths, cache_path, load_index
+from interviewer.bank.library import Selection, filter_questions, load_library
 from interviewer.cli import app
 from interviewer.config import bank_paths as config_bank_paths
 from interviewer.config import builtin_bank_dir, config_path, home_dir, load_config
@@ -55,16 +55,16 @@ def user_bank(tmp_path: Path) -> Path:
 
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Record every file the index validates with the full loader."""
-    import interviewer.bank
+    import interviewer.bank.library
 
     loaded: list[Path] = []
-    real = interviewer.bank.load_bank_file
+    real = interviewer.bank.library.load_bank_file
 
-    def spy(path: Path) -> interviewer.bank.Bank:
+    def spy(path: Path) -> interviewer.bank.library.Bank:
         loaded.append(path)
         return real(path)
 
-    monkeypatch.setattr(interviewer.bank, "load_bank_file", spy)
+    monkeypatch.setattr(interviewer.bank.library, "load_bank_file", spy)
     return loaded
 
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from interviewer import batch as core
-from interviewer.bank import Question, load_library
-from interviewer.batch_io import BadRow, InputReader, InputRow
+from interviewer.bank.library import Question, load_library
+from interviewer.bank.rubric import DEFAULT_CRITERIA
+from interviewer.batch import engine as core
+from interviewer.batch.inputs import BadRow, InputReader, InputRow
 from interviewer.config import EndpointProfile
 from interviewer.errors import EndpointError, InputError
-from interviewer.grades import GraderInfo, Outcome
-from interviewer.offline import OfflineGrader
-from interviewer.rubric import DEFAULT_CRITERIA
+from interviewer.grading.grade import GraderInfo, Outcome
+from interviewer.grading.offline import OfflineGrader
 from tests.batch_support import (
     bank_rows,
     grade_content,
@@ -465,7 +465,7 @@ def test_every_replica_failing_is_fatal(tmp_path: Path) -> None:
 
 
 def llm_replica(server: ChatServer, concurrency: int = 4) -> core.Replica:
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     profile = EndpointProfile(name="test", base_url=server.url, model="test-model", max_retries=0)
     return core.Replica(server.url, LLMGrader(profile), concurrency)
@@ -523,7 +523,7 @@ def test_prices_override_and_prefix_match() -> None:
 
 
 def test_estimate_counts_tokens_and_prices_remote_endpoints(tmp_path: Path) -> None:
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     profile = EndpointProfile(name="oa", base_url="https://api.openai.com/v1", model="gpt-4o-mini")
     grader = LLMGrader(profile)
@@ -578,7 +578,7 @@ def test_local_endpoint_time_comes_from_a_measured_sample(
 
 
 def test_export_writes_one_request_per_distinct_row(tmp_path: Path) -> None:
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     profile = EndpointProfile(name="v", base_url="http://127.0.0.1:9/v1", model="served-model")
     grader = LLMGrader(profile)
@@ -660,7 +660,7 @@ def test_parse_batch_line_layouts_and_errors() -> None:
 
 
 def test_import_matches_a_live_run(tmp_path: Path, chat_server: ChatServer) -> None:
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     chat_server.handler = grading_handler
     rows = bank_rows(6)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.batch_io import (
+from interviewer.batch.inputs import (
     BadRow,
     ColumnMap,
     InputReader,

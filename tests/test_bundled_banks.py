@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.bank import BankInfo, Library, Question, load_bank_file, load_library
+from interviewer.bank.library import BankInfo, Library, Question, load_bank_file, load_library
 from interviewer.config import builtin_bank_dir
 
 from .conftest import REPO

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from interviewer.errors import HistoryError
-from interviewer.export import collect, render_export, write_export
-from interviewer.history import HistoryStore
+from interviewer.history.export import collect, render_export, write_export
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import FAKE_INFO, START, Clock, graded, make_question, ungraded
 
 NASTY = 'Use <script>alert("x")</script> & ```fences``` and ````more````'

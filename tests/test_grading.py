@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
-from interviewer import errors, grading, tokens
-from interviewer.bank import Question
+from interviewer import errors
+from interviewer.bank.library import Question
+from interviewer.bank.rubric import Criterion
 from interviewer.config import STATE_NAME, Config, EndpointProfile
 from interviewer.errors import ConfigError, EndpointError, InputError, PromptError
-from interviewer.graders import make_grader
-from interviewer.grading import LLMGrader
-from interviewer.rubric import Criterion
+from interviewer.grading import llm_grader as grading
+from interviewer.grading import tokens
+from interviewer.grading.factory import make_grader
+from interviewer.grading.llm_grader import LLMGrader
 from tests import chat_server as cs
 from tests.chat_server import ChatServer, Request
 from tests.conftest import REPO
@@ -663,7 +665,7 @@ def test_prompt_override_version_is_recorded(chat_server: ChatServer, isolated_h
 
 
 def test_importing_grading_does_not_import_openai() -> None:
-    code = "import sys, interviewer.grading; print('openai' in sys.modules)"
+    code = "import sys, interviewer.grading.llm_grader; print('openai' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )

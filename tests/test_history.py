@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from interviewer.errors import HistoryError, InputError
-from interviewer.grades import GraderInfo
-from interviewer.history import HistoryStore, parse_when, redact_secrets
+from interviewer.grading.grade import GraderInfo
+from interviewer.history.store import HistoryStore, parse_when, redact_secrets
 from tests.history_fakes import (
     FAKE_INFO,
     START,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from interviewer.cli import app
 from interviewer.config import db_path
-from interviewer.history import HistoryStore
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import (
     FAKE_INFO,
     ScriptedGrader,
@@ -279,7 +279,7 @@ def test_regrade_keeps_the_old_grades(
 
 
 def test_regrade_with_the_offline_grader(seeded: dict[str, Any], bank_dir: Path) -> None:
-    pytest.importorskip("interviewer.offline")
+    pytest.importorskip("interviewer.grading.offline")
     result = ok("regrade", "--grader", "offline", "--session", seeded["second"])
     assert "Regraded 1 of 1" in result.stdout
     [(was_graded, score, _)] = grades_of(seeded["a3"])

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from interviewer import errors, llm
+from interviewer import errors
 from interviewer.config import KEYLESS_PLACEHOLDER, EndpointProfile
 from interviewer.errors import EndpointError
+from interviewer.grading import chat_client as llm
 from tests import chat_server as cs
 from tests.chat_server import ChatServer
 from tests.conftest import REPO
@@ -350,7 +351,7 @@ def test_other_400_is_bad_request_with_hint(chat_server: ChatServer) -> None:
 
 
 def test_importing_llm_does_not_import_openai() -> None:
-    code = "import sys, interviewer.llm; print('openai' in sys.modules)"
+    code = "import sys, interviewer.grading.chat_client; print('openai' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from interviewer import migrations
 from interviewer.errors import HistoryError
-from interviewer.history import HistoryStore
+from interviewer.history import migrations
+from interviewer.history.store import HistoryStore
 from tests.conftest import REPO
 from tests.history_fakes import FAKE_INFO, Clock, graded, make_question
 
@@ -284,7 +284,7 @@ def test_two_stores_opening_a_blank_database_at_once_migrate_it_once(tmp_path: P
 WRITER = """
 import sys
 from pathlib import Path
-from interviewer.history import HistoryStore
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import FAKE_INFO, graded, make_question
 
 path, tag, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
@@ -365,8 +365,8 @@ def test_threads_with_separate_connections_interleave_writes(tmp_path: Path) -> 
 CRASHER = """
 import os, sys
 from pathlib import Path
-from interviewer import scheduling
-from interviewer.history import HistoryStore
+from interviewer.history import scheduling
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import FAKE_INFO, graded, make_question
 
 store = HistoryStore(Path(sys.argv[1]))
@@ -412,7 +412,7 @@ def test_crash_mid_transaction_leaves_no_partial_rows(tmp_path: Path) -> None:
 def test_error_mid_write_rolls_back_in_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from interviewer import scheduling
+    from interviewer.history import scheduling
 
     store = HistoryStore(tmp_path / "history.db")
     sid = store.start_session(mode="practice", grader=FAKE_INFO)

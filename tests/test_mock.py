@@ -7,10 +7,10 @@ import sqlite3
 import subprocess
 import sys
 
-from interviewer.bank import Question
-from interviewer.grades import Grade, GraderInfo, KeyPointResult, Outcome
-from interviewer.interview import Exchange
-from interviewer.mock import build_report, question_count
+from interviewer.bank.library import Question
+from interviewer.grading.grade import Grade, GraderInfo, KeyPointResult, Outcome
+from interviewer.session.driver import Exchange
+from interviewer.session.mock import build_report, question_count
 
 
 def q(qid: str, topic: str) -> Question:

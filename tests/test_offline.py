@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from interviewer import text as tx
-from interviewer.bank import Question, load_library
+from interviewer.bank.library import Question, load_library
+from interviewer.bank.rubric import Criterion, compute_score
 from interviewer.errors import InputError
-from interviewer.grades import Grade
-from interviewer.offline import OfflineGrader, derive_key_points
-from interviewer.rubric import Criterion, compute_score
+from interviewer.grading.grade import Grade
+from interviewer.grading.offline import OfflineGrader, derive_key_points
 from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data" / "offline"
@@ -188,7 +188,7 @@ def test_huge_answer_is_capped_and_still_graded(grader: OfflineGrader) -> None:
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, interviewer.offline; "
+        "import sys, interviewer.grading.offline; "
         "print(','.join(m for m in ('openai', 'rich', 'tiktoken', 'numpy', 'jieba')"
         " if m in sys.modules))"
     )

@@ -10,8 +10,8 @@ import pytest
 
 from interviewer.config import builtin_prompts_dir
 from interviewer.errors import PromptError
-from interviewer.grades import KEY_POINT_STATUSES, GradeReply
-from interviewer.prompts import builtin_prompt_names, load_prompt, read_prompt
+from interviewer.grading.grade import KEY_POINT_STATUSES, GradeReply
+from interviewer.grading.prompts import builtin_prompt_names, load_prompt, read_prompt
 
 SHIPPED = sorted(builtin_prompts_dir().glob("*.md"))
 

@@ -8,12 +8,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from interviewer import batch as core
-from interviewer import report
-from interviewer.bank import Question
-from interviewer.batch_io import InputRow
-from interviewer.grades import GraderInfo, Outcome
-from interviewer.offline import OfflineGrader
+from interviewer.bank.library import Question
+from interviewer.batch import engine as core
+from interviewer.batch import report
+from interviewer.batch.inputs import InputRow
+from interviewer.grading.grade import GraderInfo, Outcome
+from interviewer.grading.offline import OfflineGrader
 
 EVIL = "<script>alert('x')</script> | pipe"
 

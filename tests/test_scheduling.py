@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from interviewer import scheduling
-from interviewer.history import HistoryStore
-from interviewer.scheduling import AGAIN, EASY, GOOD, HARD, ReviewEvent, rating_for_score
-from interviewer.stats import compute_stats
+from interviewer.history import scheduling
+from interviewer.history.scheduling import AGAIN, EASY, GOOD, HARD, ReviewEvent, rating_for_score
+from interviewer.history.stats import compute_stats
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import FAKE_INFO, START, Clock, graded, make_question, ungraded
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.history import HistoryStore
-from interviewer.stats import compute_stats, review_overview, trend
+from interviewer.history.stats import compute_stats, review_overview, trend
+from interviewer.history.store import HistoryStore
 from tests.history_fakes import FAKE_INFO, START, Clock, graded, make_question, ungraded
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import tiktoken
 
-from interviewer import tokens
+from interviewer.grading import tokens
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from typer.core import TyperCommand, TyperGroup
 from interviewer.cli.common import handle_errors
 
 if TYPE_CHECKING:
-    from interviewer.bank import Library
+    from interviewer.bank.library import Library
 
 
 class _DeferredCoercion:
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _library(bank_dir: list[Path] | None) -> Library:
-    from interviewer.bank import load_library
+    from interviewer.bank.library import load_library
     from interviewer.config import bank_paths, load_config
 
     return load_library(bank_paths(load_config(), bank_dir))
@@ -97,7 +97,7 @@ def list_questions(
     """List the questions of every loaded bank (bundled ones and your own)."""
     # Served from the validated bank index: no YAML parsing or model building when the
     # bank files are unchanged, so listing starts about as fast as the CLI itself.
-    from interviewer.bank_index import bank_paths, load_index
+    from interviewer.bank.index import bank_paths, load_index
     from interviewer.ui.bank import render_index_rows
 
     index = load_index(bank_paths(bank_dir))
@@ -128,7 +128,7 @@ def import_banks(
     ] = False,
 ) -> None:
     """Validate bank files and copy them into your banks directory, loaded from then on."""
-    from interviewer.bank import import_bank, load_library
+    from interviewer.bank.library import import_bank, load_library
     from interviewer.config import bank_paths, load_config
     from interviewer.paths import user_bank_dir
     from interviewer.ui.console import console
@@ -148,7 +148,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check bank files; exit 1 and name the file, line and field of every problem."""
-    from interviewer.bank import bank_files, load_bank_file
+    from interviewer.bank.library import bank_files, load_bank_file
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import BankError
     from interviewer.ui.bank import render_validation

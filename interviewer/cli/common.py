@@ -14,7 +14,7 @@ from interviewer.errors import InterviewerError
 
 if TYPE_CHECKING:
     from interviewer.config import Config, EndpointProfile
-    from interviewer.grades import Grader
+    from interviewer.grading.grade import Grader
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -80,7 +80,7 @@ def build_grader(
     samples: int = 1,
 ) -> Grader:
     """Resolve the endpoint (flags > env > config) and build the grader for this command."""
-    from interviewer.graders import make_grader
+    from interviewer.grading.factory import make_grader
 
     profile = grading_endpoint(
         config,

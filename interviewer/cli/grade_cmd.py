@@ -29,11 +29,11 @@ from interviewer.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from interviewer.batch import BatchCounts, Price, Replica
-    from interviewer.batch_io import InputReader
+    from interviewer.batch.engine import BatchCounts, Price, Replica
+    from interviewer.batch.inputs import InputReader
     from interviewer.config import Config, EndpointProfile
-    from interviewer.grades import Grader
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.grade import Grader
+    from interviewer.grading.llm_grader import LLMGrader
 
 HELP = (
     "Grade written answers from CSV, JSONL or YAML files.\n\n"
@@ -135,12 +135,12 @@ def grade(
         ),
     ] = 2000,
 ) -> None:
-    from interviewer import batch as core
-    from interviewer.bank import load_library
-    from interviewer.batch_io import ColumnMap, open_inputs
+    from interviewer.bank.library import load_library
+    from interviewer.batch import engine as core
+    from interviewer.batch.inputs import ColumnMap, open_inputs
+    from interviewer.batch.report import report_paths, write_reports
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import InputError
-    from interviewer.report import report_paths, write_reports
     from interviewer.ui import batch as ui
     from interviewer.ui.console import error
 
@@ -324,8 +324,8 @@ def _build_replicas(
     concurrency: int | None,
 ) -> tuple[list[Replica], EndpointProfile | None, bool]:
     """One grader per endpoint replica (or the offline grader, run inline)."""
-    from interviewer.batch import Replica, default_concurrency, replica_profiles
-    from interviewer.graders import make_grader
+    from interviewer.batch.engine import Replica, default_concurrency, replica_profiles
+    from interviewer.grading.factory import make_grader
 
     profile = grading_endpoint(
         config,
@@ -349,7 +349,7 @@ def _build_replicas(
 
 def _llm(grader: Grader) -> LLMGrader | None:
     """The grader as an LLMGrader (for request bodies and reply parsing), else None."""
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     return grader if isinstance(grader, LLMGrader) else None
 
@@ -373,7 +373,7 @@ def _cost(
     profile: EndpointProfile | None, counts: BatchCounts, prices: dict[str, Price]
 ) -> float | None:
     """What the tokens used would cost at list prices (None for local or unknown models)."""
-    from interviewer.batch import find_price, is_local_url
+    from interviewer.batch.engine import find_price, is_local_url
 
     if profile is None:
         return None

@@ -27,7 +27,7 @@ from interviewer.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from interviewer.history import HistoryStore
+    from interviewer.history.store import HistoryStore
 
 history_app = typer.Typer(
     invoke_without_command=True,
@@ -65,7 +65,7 @@ def _reflow(doc: str | None) -> str:
 
 def _range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
     from interviewer.errors import InputError
-    from interviewer.history import parse_when
+    from interviewer.history.store import parse_when
 
     start = parse_when(since, option="--since") if since else None
     end = parse_when(until, option="--until", end=True) if until else None
@@ -118,7 +118,7 @@ def history(
     if ctx.invoked_subcommand is not None:
         return
     from interviewer.config import db_path
-    from interviewer.history import HistoryStore
+    from interviewer.history.store import HistoryStore
     from interviewer.ui import history as ui
 
     if path:
@@ -168,7 +168,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one attempt in full: question, answer, every grade side by side, follow-ups."""
-    from interviewer.history import HistoryStore
+    from interviewer.history.store import HistoryStore
     from interviewer.ui import history as ui
 
     with HistoryStore.open_default() as store:
@@ -197,8 +197,8 @@ def stats(
     (after hint penalties); ungraded answers are never averaged. `--json` prints the same
     numbers for scripts.
     """
-    from interviewer.history import HistoryStore
-    from interviewer.stats import compute_stats
+    from interviewer.history.stats import compute_stats
+    from interviewer.history.store import HistoryStore
     from interviewer.ui import history as ui
 
     start, end = _range(since, until)
@@ -238,8 +238,14 @@ def export(
     `interviewer export --since 2025-03-01 --format html --out march.html`.
     """
     from interviewer.errors import InputError
-    from interviewer.export import FORMATS, collect, export_summary, render_export, write_export
-    from interviewer.history import HistoryStore
+    from interviewer.history.export import (
+        FORMATS,
+        collect,
+        export_summary,
+        render_export,
+        write_export,
+    )
+    from interviewer.history.store import HistoryStore
 
     if session and (since or until):
         raise InputError("Give either --session or --since/--until, not both.")
@@ -292,11 +298,11 @@ def due(
     under 85 Good, else Easy. Ungraded answers never change the schedule.
     `interviewer practice --due` asks the due questions first.
     """
-    from interviewer.bank import load_library
+    from interviewer.bank.library import load_library
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import BankError
-    from interviewer.history import HistoryStore
-    from interviewer.stats import review_overview
+    from interviewer.history.stats import review_overview
+    from interviewer.history.store import HistoryStore
     from interviewer.ui import history as ui
     from interviewer.ui.console import notice
 
@@ -350,12 +356,12 @@ def regrade(
     stored with the attempt if the bank lost them. Example:
     `interviewer regrade --since 7d --all --endpoint local`.
     """
-    from interviewer.bank import load_library
+    from interviewer.bank.library import load_library
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import BankError
-    from interviewer.history import HistoryStore
-    from interviewer.regrading import RegradeResult, select_attempts
-    from interviewer.regrading import regrade as run_regrade
+    from interviewer.history.regrade import RegradeResult, select_attempts
+    from interviewer.history.regrade import regrade as run_regrade
+    from interviewer.history.store import HistoryStore
     from interviewer.ui import history as ui
 
     config = load_config()

@@ -19,8 +19,8 @@ from interviewer.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from interviewer.bank import Question
-    from interviewer.interview import Session
+    from interviewer.bank.library import Question
+    from interviewer.session.driver import Session
 
 
 def register(app: typer.Typer) -> None:
@@ -58,11 +58,11 @@ def mock(
     you typed so far is submitted. The report is saved with the session
     (`interviewer history`, `interviewer export --session ID`).
     """
-    from interviewer.bank import Selection, load_library, select_questions
+    from interviewer.bank.library import Selection, load_library, select_questions
     from interviewer.config import bank_paths, load_config
-    from interviewer.history import HistoryStore
-    from interviewer.interview import Session
-    from interviewer.mock import build_report, question_count
+    from interviewer.history.store import HistoryStore
+    from interviewer.session.driver import Session
+    from interviewer.session.mock import build_report, question_count
     from interviewer.ui import mock as mock_ui
     from interviewer.ui import practice as ui
 

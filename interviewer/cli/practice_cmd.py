@@ -21,9 +21,9 @@ from interviewer.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from interviewer.bank import Question
-    from interviewer.history import HistoryStore
-    from interviewer.interview import Exchange, Session
+    from interviewer.bank.library import Question
+    from interviewer.history.store import HistoryStore
+    from interviewer.session.driver import Exchange, Session
 
 
 def register(app: typer.Typer) -> None:
@@ -78,10 +78,10 @@ def practice(
     Answers can be typed or piped; a line with only '.' ends an answer, end of input ends
     the session. Every answer is saved before it is graded.
     """
-    from interviewer.bank import Selection, load_library, select_questions
+    from interviewer.bank.library import Selection, load_library, select_questions
     from interviewer.config import bank_paths, load_config
-    from interviewer.history import HistoryStore
-    from interviewer.interview import Session
+    from interviewer.history.store import HistoryStore
+    from interviewer.session.driver import Session
     from interviewer.ui import practice as ui
 
     config = load_config()

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     # Type names only: `bank list` renders index rows and must not import the bank models.
     from rich.console import Console
 
-    from interviewer.bank import Library, Question
-    from interviewer.bank_index import BankRow, QuestionRow
+    from interviewer.bank.index import BankRow, QuestionRow
+    from interviewer.bank.library import Library, Question
 
 Row = tuple[str, str, str, str, str]
 HEADERS = ("id", "bank", "topic", "level", "question")

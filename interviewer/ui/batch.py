@@ -25,9 +25,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.batch import BatchCounts, BatchResult, Estimate, ImportResult, ScanSummary
-from interviewer.batch_io import BadRow
-from interviewer.report import ReportData, ReportFiles
+from interviewer.batch.engine import BatchCounts, BatchResult, Estimate, ImportResult, ScanSummary
+from interviewer.batch.inputs import BadRow
+from interviewer.batch.report import ReportData, ReportFiles
 from interviewer.ui.console import console, err_console, notice
 
 PLAIN_EVERY = 5.0  # seconds between plain progress lines

@@ -17,9 +17,9 @@ from rich.text import Text
 from interviewer.ui.console import console, err_console
 
 if TYPE_CHECKING:
-    from interviewer.history import AttemptDetail, AttemptRecord, GradeRecord, SessionRecord
-    from interviewer.regrading import RegradeItem, RegradeResult
-    from interviewer.stats import DueItem, ReviewOverview
+    from interviewer.history.regrade import RegradeItem, RegradeResult
+    from interviewer.history.stats import DueItem, ReviewOverview
+    from interviewer.history.store import AttemptDetail, AttemptRecord, GradeRecord, SessionRecord
 
 SPARK = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"

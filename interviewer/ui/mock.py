@@ -6,7 +6,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.mock import MockReport
+from interviewer.session.mock import MockReport
 from interviewer.ui.console import console
 
 

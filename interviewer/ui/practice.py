@@ -22,10 +22,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.bank import Question
-from interviewer.grades import Grade, GraderInfo, Outcome
-from interviewer.interview import Exchange, SessionSummary
-from interviewer.rubric import MAX_LEVEL
+from interviewer.bank.library import Question
+from interviewer.bank.rubric import MAX_LEVEL
+from interviewer.grading.grade import Grade, GraderInfo, Outcome
+from interviewer.session.driver import Exchange, SessionSummary
 from interviewer.ui.console import console, err_console
 
 END_MARK = "."

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from interviewer.bank import Question
+from interviewer.bank.library import Question
 from interviewer.errors import EndpointError, InputError, is_fatal
-from interviewer.grades import Grader, GraderInfo, Outcome
+from interviewer.grading.grade import Grader, GraderInfo, Outcome
 
 if TYPE_CHECKING:
-    from interviewer.history import HistoryStore
+    from interviewer.history.store import HistoryStore
 
 ExchangeKind = Literal["answer", "follow_up", "skip"]
 FollowUpSource = Literal["bank", "grader"]
@@ -110,7 +110,7 @@ class Session:
         """The key points of a question, derived from the reference when the bank has none."""
         if question.key_points:
             return list(question.key_points)
-        from interviewer.offline import derive_key_points
+        from interviewer.grading.offline import derive_key_points
 
         return derive_key_points(question.full_reference, question.language)
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Literal
 from interviewer.errors import BankError, EndpointError, HistoryError, is_fatal
 
 if TYPE_CHECKING:
-    from interviewer.bank import Library, Question
-    from interviewer.grades import Grader, Outcome
-    from interviewer.history import AttemptRecord, HistoryStore
+    from interviewer.bank.library import Library, Question
+    from interviewer.grading.grade import Grader, Outcome
+    from interviewer.history.store import AttemptRecord, HistoryStore
 
 
 @dataclass
@@ -88,15 +88,15 @@ def question_for(store: HistoryStore, attempt: AttemptRecord, library: Library |
 
 
 def _follow_up_target(store: HistoryStore, attempt: AttemptRecord, question: Question) -> Question:
-    from interviewer.grades import Outcome
-    from interviewer.interview import Exchange, FollowUp, follow_up_question
+    from interviewer.grading.grade import Outcome
+    from interviewer.session.driver import Exchange, FollowUp, follow_up_question
 
     assert attempt.parent_id is not None
     parent = store.attempt(attempt.parent_id)
     first_good = next((g for g in parent.grades if g.graded), None)
     outcome = None
     if first_good is not None and first_good.grade is not None:
-        from interviewer.grades import GraderInfo
+        from interviewer.grading.grade import GraderInfo
 
         outcome = Outcome(grade=first_good.grade, info=GraderInfo(kind="offline"))
     exchange = Exchange(question=question, kind="answer", prompt=question.question)
@@ -121,7 +121,7 @@ def regrade(
     An endpoint error marks that attempt's new grade ungraded and carries on; a fatal one
     (bad key, unknown model, unreachable server, quota) stops the run after recording it.
     """
-    from interviewer.grades import Outcome
+    from interviewer.grading.grade import Outcome
 
     result = RegradeResult(session_id=None)
     if not attempts:

@@ -17,8 +17,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interviewer.bank import Question
-from interviewer.rubric import MAX_LEVEL, Criterion, compute_score
+from interviewer.bank.library import Question
+from interviewer.bank.rubric import MAX_LEVEL, Criterion, compute_score
 
 KeyPointStatus = Literal["covered", "partial", "missing", "contradicted"]
 KEY_POINT_STATUSES: tuple[str, ...] = ("covered", "partial", "missing", "contradicted")

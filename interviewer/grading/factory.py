@@ -11,7 +11,7 @@ from typing import Literal
 
 from interviewer.config import Config, EndpointProfile
 from interviewer.errors import ConfigError
-from interviewer.grades import Grader
+from interviewer.grading.grade import Grader
 
 GraderChoice = Literal["auto", "offline", "llm"]
 
@@ -29,7 +29,7 @@ def make_grader(
     if choice not in ("auto", "offline", "llm"):
         raise ConfigError(f"Unknown grader '{choice}'; use auto, offline or llm.")
     if choice == "offline" or (choice == "auto" and endpoint is None):
-        from interviewer.offline import OfflineGrader
+        from interviewer.grading.offline import OfflineGrader
 
         return OfflineGrader()
     if endpoint is None:
@@ -39,7 +39,7 @@ def make_grader(
         )
     if samples < 1:
         raise ConfigError("--samples must be at least 1.")
-    from interviewer.grading import LLMGrader
+    from interviewer.grading.llm_grader import LLMGrader
 
     return LLMGrader(endpoint, samples=samples, prompts_dir=prompts_dir or _prompts_dir(config))
 

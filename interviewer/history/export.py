@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from interviewer.errors import HistoryError
 
 if TYPE_CHECKING:
-    from interviewer.history import AttemptDetail, GradeRecord, HistoryStore, SessionRecord
+    from interviewer.history.store import AttemptDetail, GradeRecord, HistoryStore, SessionRecord
 
 FORMATS: tuple[str, ...] = ("md", "jsonl", "html")
 STATUS_MARK = {"covered": "✓", "partial": "~", "missing": "✗", "contradicted": "!"}

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
 from interviewer.errors import EndpointError
-from interviewer.grades import Usage
+from interviewer.grading.grade import Usage
 
 if TYPE_CHECKING:
     import openai

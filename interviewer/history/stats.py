@@ -20,8 +20,8 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from interviewer.bank import Question
-    from interviewer.history import AttemptRecord, HistoryStore, ReviewRecord
+    from interviewer.bank.library import Question
+    from interviewer.history.store import AttemptRecord, HistoryStore, ReviewRecord
 
 DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
 RECENT = 12
@@ -161,7 +161,7 @@ def compute_stats(
     zone: tzinfo | None = None,
 ) -> dict[str, Any]:
     """Statistics of the practice and mock answers in the store that match the filters."""
-    from interviewer.history import PERSONAL_MODES
+    from interviewer.history.store import PERSONAL_MODES
 
     attempts = store.attempts(
         bank=bank,
@@ -239,7 +239,7 @@ def review_overview(
     questions with any attempt: an attempt whose every grade failed schedules nothing, but
     the question is not new either.
     """
-    from interviewer.scheduling import RATING_NAMES, retrievability
+    from interviewer.history.scheduling import RATING_NAMES, retrievability
 
     by_id = {q.id: q for q in questions}
     due: list[DueItem] = []

@@ -52,11 +52,11 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from interviewer.bank import Library, Question
-from interviewer.batch_io import BadRow, InputReader, InputRow
+from interviewer.bank.library import Library, Question
+from interviewer.batch.inputs import BadRow, InputReader, InputRow
 from interviewer.config import EndpointProfile
 from interviewer.errors import EndpointError, InputError, is_fatal
-from interviewer.grades import Grader, GraderInfo, Outcome
+from interviewer.grading.grade import Grader, GraderInfo, Outcome
 
 RESULTS_SCHEMA = 1
 DEFAULT_WINDOW = 2000
@@ -198,7 +198,7 @@ class RowResolver:
         language = detect_language(row.question + "\n" + row.reference)
         points = list(row.key_points or ())
         if not points:
-            from interviewer.offline import derive_key_points
+            from interviewer.grading.offline import derive_key_points
 
             points = derive_key_points(row.reference, language, limit=KEY_POINT_LIMIT)
         seed = json.dumps([row.question, row.reference], ensure_ascii=False)
@@ -1136,7 +1136,7 @@ def estimate_batch(
     answer, then the answer's own tokens are added per row: exact enough for a budget and
     far cheaper than encoding every full prompt.
     """
-    from interviewer import tokens
+    from interviewer.grading import tokens
 
     model = profile.model if profile is not None else None
     estimate = Estimate(scan=ScanSummary(), model=model)

@@ -13,7 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from interviewer.interview import Exchange
+from interviewer.session.driver import Exchange
 
 # (lower bound of the mean score, verdict) from the top down.
 VERDICTS: tuple[tuple[float, str], ...] = (

@@ -28,7 +28,8 @@ Endpoint failures raise ``EndpointError``; callers record the attempt as
 ungraded(endpoint_error) and stop when ``errors.is_fatal`` says retrying is pointless.
 
 ``check_endpoint`` probes an endpoint for ``interviewer endpoints check``.
-openai is imported only when the first request is sent (``interviewer.llm`` imports it lazily).
+openai is imported only when the first request is sent
+(``interviewer.grading.chat_client`` imports it lazily).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from interviewer import llm, tokens
-from interviewer.bank import Question
+from interviewer.bank.library import Question
+from interviewer.bank.rubric import MAX_LEVEL
 from interviewer.config import (
     CONTRACTS,
     STATE_NAME,
@@ -55,7 +56,9 @@ from interviewer.config import (
     resolve_api_key,
 )
 from interviewer.errors import ConfigError, EndpointError, InputError
-from interviewer.grades import (
+from interviewer.grading import chat_client as llm
+from interviewer.grading import tokens
+from interviewer.grading.grade import (
     KEY_POINT_STATUSES,
     GradeReply,
     GraderInfo,
@@ -64,11 +67,10 @@ from interviewer.grades import (
     Usage,
     build_grade,
 )
-from interviewer.prompts import load_prompt
-from interviewer.rubric import MAX_LEVEL
+from interviewer.grading.prompts import load_prompt
 
 if TYPE_CHECKING:
-    from interviewer.llm import ChatClient, Completion, Message
+    from interviewer.grading.chat_client import ChatClient, Completion, Message
 
 BEGIN_MARK = "=== BEGIN CANDIDATE ANSWER ==="
 END_MARK = "=== END CANDIDATE ANSWER ==="
@@ -485,7 +487,7 @@ class LLMGrader:
         """The question's key points, or ones derived from its reference when it has none."""
         if question.key_points:
             return list(question.key_points)
-        from interviewer.offline import derive_key_points
+        from interviewer.grading.offline import derive_key_points
 
         return derive_key_points(question.full_reference, question.language)
 

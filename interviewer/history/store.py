@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from interviewer.errors import HistoryError
 
 if TYPE_CHECKING:
-    from interviewer.bank import Question
-    from interviewer.grades import Grade, GraderInfo, Outcome
+    from interviewer.bank.library import Question
+    from interviewer.grading.grade import Grade, GraderInfo, Outcome
 
 MODES: tuple[str, ...] = ("practice", "mock", "batch", "regrade")
 KINDS: tuple[str, ...] = ("answer", "follow_up", "skip")
@@ -200,7 +200,7 @@ class GradeRecord:
             return None
         from pydantic import ValidationError
 
-        from interviewer.grades import Grade
+        from interviewer.grading.grade import Grade
 
         try:
             return Grade.model_validate_json(self.grade_json)
@@ -332,7 +332,7 @@ class AttemptDetail:
             return None
         from pydantic import ValidationError
 
-        from interviewer.bank import Question
+        from interviewer.bank.library import Question
 
         try:
             return Question.model_validate_json(self.question_json)
@@ -412,7 +412,7 @@ class ReviewRecord:
         return float(value) if value is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        from interviewer.scheduling import RATING_NAMES
+        from interviewer.history.scheduling import RATING_NAMES
 
         return {
             "question_id": self.question_id,
@@ -472,7 +472,7 @@ class HistoryStore:
     # ------------------------------------------------------------------ lifecycle
 
     def _open(self) -> sqlite3.Connection:
-        from interviewer import migrations
+        from interviewer.history import migrations
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -1151,7 +1151,7 @@ class HistoryStore:
 
     def question_snapshot(self, sha: str) -> Question | None:
         """The question as stored with an attempt (by its sha), or None if not stored."""
-        from interviewer.bank import Question
+        from interviewer.bank.library import Question
 
         rows = self._read("SELECT question_json FROM question_versions WHERE sha = ?", (sha,))
         if not rows:
@@ -1162,7 +1162,7 @@ class HistoryStore:
 
     def _refresh_review(self, conn: sqlite3.Connection, question_id: str) -> None:
         """Recompute one question's card from its reviews, inside the caller's transaction."""
-        from interviewer import scheduling
+        from interviewer.history import scheduling
 
         rows = conn.execute(
             """

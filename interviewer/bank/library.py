@@ -20,9 +20,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from interviewer.bank.rubric import DEFAULT_CRITERIA, Criterion
 from interviewer.errors import BankError
 from interviewer.paths import bank_files as bank_files  # re-exported for callers
-from interviewer.rubric import DEFAULT_CRITERIA, Criterion
 
 Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")

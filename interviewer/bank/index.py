@@ -4,7 +4,7 @@ The index holds only what a listing shows: per question its id, bank, topic, dif
 tags and the first line of its text; per bank its id, title and question count. It is kept
 in ``<home>/cache/bank-index.json``, one entry per bank file keyed by the file's resolved
 path and stamped with its mtime (ns), size and the interviewer version. A file whose stamp
-does not match is loaded with :func:`interviewer.bank.load_bank_file`, so a broken file
+does not match is loaded with :func:`interviewer.bank.library.load_bank_file`, so a broken file
 raises exactly the BankError a full load would, and only a file that validated is cached.
 
 This module must stay light: on a cache hit it imports neither yaml nor pydantic models.
@@ -148,7 +148,7 @@ def _stamp(file: Path) -> list[int | str]:
 
 def _entry_for(file: Path) -> dict[str, Any]:
     """Load and validate one bank file and keep only what a listing shows."""
-    from interviewer.bank import load_bank_file
+    from interviewer.bank.library import load_bank_file
 
     bank = load_bank_file(file)
     return {
@@ -171,7 +171,7 @@ def _valid_entry(entry: Any, stamp: list[int | str]) -> bool:
 
 
 def load_index(paths: Iterable[Path], cache_file: Path | None = None) -> BankIndex:
-    """Index every bank under ``paths`` with the checks of interviewer.bank.load_library.
+    """Index every bank under ``paths`` with the checks of interviewer.bank.library.load_library.
 
     Files whose cached entry is stale are validated again (raising their BankError); bank
     ids and question ids must be unique overall, with the same messages as a full load.

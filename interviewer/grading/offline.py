@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from interviewer import text as tx
-from interviewer.bank import Question
+from interviewer.bank.library import Question
+from interviewer.bank.rubric import MAX_LEVEL
 from interviewer.errors import InputError
-from interviewer.grades import (
+from interviewer.grading.grade import (
     CriterionReply,
     GradeReply,
     GraderInfo,
@@ -48,7 +49,6 @@ from interviewer.grades import (
     Usage,
     build_grade,
 )
-from interviewer.rubric import MAX_LEVEL
 
 PROMPT_VERSION = "offline-v1"
 

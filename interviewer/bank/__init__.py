@@ -1,0 +1,1 @@
+"""Question banks: the question model, loading, selection and the bank index."""

@@ -1,0 +1,1 @@
+"""Batch grading: input readers, the run, results and resume, costs, reports."""

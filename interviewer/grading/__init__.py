@@ -1,0 +1,1 @@
+"""Grading an answer: the grade model, the LLM and offline graders, prompts, tokens."""

@@ -1,0 +1,1 @@
+"""The user's history: SQLite store, migrations, statistics, scheduling, export."""

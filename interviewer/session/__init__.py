@@ -1,0 +1,1 @@
+"""Interview sessions: the answer loop that practice and mock interviews share."""
