@@ -14,7 +14,9 @@ import pytest
 
 from interviewer.errors import HistoryError, InputError
 from interviewer.grading.grade import GraderInfo
-from interviewer.history.store import HistoryStore, parse_when, redact_secrets
+from interviewer.history.redact import redact_secrets
+from interviewer.history.store import HistoryStore
+from interviewer.history.times import parse_when
 from tests.history_fakes import (
     FAKE_INFO,
     START,

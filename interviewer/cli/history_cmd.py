@@ -64,14 +64,9 @@ def _reflow(doc: str | None) -> str:
 
 
 def _range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    from interviewer.errors import InputError
-    from interviewer.history.store import parse_when
+    from interviewer.history.times import parse_range
 
-    start = parse_when(since, option="--since") if since else None
-    end = parse_when(until, option="--until", end=True) if until else None
-    if start is not None and end is not None and end <= start:
-        raise InputError(f"--until ({until}) must come after --since ({since}).")
-    return start, end
+    return parse_range(since, until)
 
 
 def _print_json(data: Any) -> None:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from interviewer.errors import HistoryError
 
 if TYPE_CHECKING:
-    from interviewer.history.store import AttemptDetail, GradeRecord, HistoryStore, SessionRecord
+    from interviewer.history.records import AttemptDetail, GradeRecord, SessionRecord
+    from interviewer.history.store import HistoryStore
 
 FORMATS: tuple[str, ...] = ("md", "jsonl", "html")
 STATUS_MARK = {"covered": "✓", "partial": "~", "missing": "✗", "contradicted": "!"}

@@ -23,7 +23,8 @@ from interviewer.errors import BankError, EndpointError, HistoryError, is_fatal
 if TYPE_CHECKING:
     from interviewer.bank.library import Library, Question
     from interviewer.grading.grade import Grader, Outcome
-    from interviewer.history.store import AttemptRecord, HistoryStore
+    from interviewer.history.records import AttemptRecord
+    from interviewer.history.store import HistoryStore
 
 
 @dataclass

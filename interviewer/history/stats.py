@@ -19,9 +19,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from interviewer.history.records import PERSONAL_MODES
+
 if TYPE_CHECKING:
     from interviewer.bank.library import Question
-    from interviewer.history.store import AttemptRecord, HistoryStore, ReviewRecord
+    from interviewer.history.records import AttemptRecord, ReviewRecord
+    from interviewer.history.store import HistoryStore
 
 DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
 RECENT = 12
@@ -161,8 +164,6 @@ def compute_stats(
     zone: tzinfo | None = None,
 ) -> dict[str, Any]:
     """Statistics of the practice and mock answers in the store that match the filters."""
-    from interviewer.history.store import PERSONAL_MODES
-
     attempts = store.attempts(
         bank=bank,
         topic=topic,

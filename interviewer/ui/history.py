@@ -17,9 +17,14 @@ from rich.text import Text
 from interviewer.ui.console import console, err_console
 
 if TYPE_CHECKING:
+    from interviewer.history.records import (
+        AttemptDetail,
+        AttemptRecord,
+        GradeRecord,
+        SessionRecord,
+    )
     from interviewer.history.regrade import RegradeItem, RegradeResult
     from interviewer.history.stats import DueItem, ReviewOverview
-    from interviewer.history.store import AttemptDetail, AttemptRecord, GradeRecord, SessionRecord
 
 SPARK = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
