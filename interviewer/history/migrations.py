@@ -83,6 +83,15 @@ def m002_grades_and_follow_ups(conn: sqlite3.Connection) -> None:
     attempt can be re-graded after its question left or changed in the bank. Sessions gain
     the grader's provenance, their settings and a report (mock interviews).
     """
+    _m002_extend_sessions(conn)
+    _m002_rebuild_attempts(conn)
+    _m002_grades_table(conn)
+    _m002_swap_attempts(conn)
+
+
+# m002's steps, in the order it runs them. Like the migration, they must never change.
+def _m002_extend_sessions(conn: sqlite3.Connection) -> None:
+    """Sessions gain provenance, settings and report; question snapshots get a table."""
     _run(
         conn,
         "ALTER TABLE sessions ADD COLUMN endpoint TEXT",
@@ -100,6 +109,13 @@ def m002_grades_and_follow_ups(conn: sqlite3.Connection) -> None:
             first_seen_at TEXT NOT NULL
         )
         """,
+    )
+
+
+def _m002_rebuild_attempts(conn: sqlite3.Connection) -> None:
+    """The new attempts table, filled from the old one (which stays until the swap)."""
+    _run(
+        conn,
         # SQLite cannot drop a column on every version we support, so the attempts table
         # is rebuilt (create, copy, drop, rename: the procedure the SQLite docs prescribe).
         # Nothing references attempts yet, so dropping the old table cannot break a key.
@@ -130,6 +146,13 @@ def m002_grades_and_follow_ups(conn: sqlite3.Connection) -> None:
                question_sha, answer, created_at
         FROM attempts
         """,
+    )
+
+
+def _m002_grades_table(conn: sqlite3.Connection) -> None:
+    """The grades table, with the grade each m001 attempt stored inline."""
+    _run(
+        conn,
         """
         CREATE TABLE grades (
             id INTEGER PRIMARY KEY,
@@ -170,6 +193,13 @@ def m002_grades_and_follow_ups(conn: sqlite3.Connection) -> None:
         WHERE a.score IS NOT NULL OR a.ungraded_reason IS NOT NULL
         ORDER BY a.id
         """,
+    )
+
+
+def _m002_swap_attempts(conn: sqlite3.Connection) -> None:
+    """Drop the old attempts table, put the new one in its place, index both tables."""
+    _run(
+        conn,
         "DROP TABLE attempts",
         # Renaming also rewrites the references to attempts_new (grades.attempt_id and the
         # self-reference parent_id) to the final name.
