@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from interviewer.cli import app
 from interviewer.config import db_path
 from interviewer.history.store import HistoryStore
+from tests.chat_server import ChatServer, unauthorized
 from tests.history_fakes import (
     FAKE_INFO,
     ScriptedGrader,
@@ -291,6 +292,51 @@ def test_regrade_with_the_offline_grader(seeded: dict[str, Any], bank_dir: Path)
     ).fetchall()
     conn.close()
     assert grader == "offline"
+
+
+def test_regrade_stops_at_a_fatal_endpoint_error(
+    seeded: dict[str, Any], bank_dir: Path, chat_server: ChatServer
+) -> None:
+    chat_server.enqueue(unauthorized())
+    result = invoke(
+        "regrade",
+        "--bank-dir",
+        str(bank_dir),
+        "--base-url",
+        chat_server.url,
+        "--model",
+        "test-model",
+    )
+    assert result.exit_code == 1, result.output
+    assert "Stopped early" in result.stderr
+    assert "Regraded 0 of 1" in result.stdout
+    # The follow-up is the oldest ungraded answer: its failure is recorded, the rest untouched.
+    assert grades_of(seeded["fu"])[-1] == (0, None, "test-model")
+    assert grades_of(seeded["a2"]) == [(0, None, "fake-model")]
+    assert grades_of(seeded["a3"]) == []
+    conn = sqlite3.connect(db_path())
+    [(report,)] = conn.execute("SELECT report_json FROM sessions WHERE mode = 'regrade'")
+    conn.close()
+    stored = json.loads(report)
+    assert (stored["regraded"], stored["considered"]) == (0, 1)
+    assert "401" in stored["stopped"]
+
+
+def test_regrade_without_the_question_fails_that_attempt_only(
+    seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grader = ScriptedGrader()
+    monkeypatch.setattr("interviewer.cli.history_cmd.build_grader", lambda config, **kw: grader)
+    conn = sqlite3.connect(db_path())
+    with conn:
+        conn.execute("DELETE FROM question_versions WHERE question_id = 'gone-q'")
+    conn.close()
+    result = ok("regrade")
+    assert "Regraded 1 of 3 attempt(s), 2 still ungraded" in result.stdout
+    assert "gone-q' is not in the loaded banks" in result.stderr
+    assert grades_of(seeded["a2"]) == [(0, None, "fake-model")]
+    assert grades_of(seeded["a3"]) == []
+    assert grades_of(seeded["fu"])[-1] == (1, 20.0, "regrader-model")
 
 
 def test_every_command_has_help() -> None:

@@ -122,65 +122,19 @@ def regrade(
     An endpoint error marks that attempt's new grade ungraded and carries on; a fatal one
     (bad key, unknown model, unreachable server, quota) stops the run after recording it.
     """
-    from interviewer.grading.grade import Outcome
-
     result = RegradeResult(session_id=None)
     if not attempts:
         return result
-    result.session_id = store.start_session(
+    session_id = store.start_session(
         mode="regrade",
         grader=grader.info,
         settings={"attempts": [a.id for a in attempts], "hint_penalty": hint_penalty},
     )
+    result.session_id = session_id
     try:
         for attempt in attempts:
-            before = attempt.score if attempt.graded else None
-            try:
-                question = question_for(store, attempt, library)
-                target = (
-                    _follow_up_target(store, attempt, question)
-                    if attempt.kind == "follow_up"
-                    else question
-                )
-            except HistoryError as exc:
-                item = RegradeItem(
-                    attempt.id, attempt.question_id, attempt.kind, before, None, "failed", str(exc)
-                )
-                result.items.append(item)
-                if on_item:
-                    on_item(item)
-                continue
-            started = time.monotonic()
-            fatal: EndpointError | None = None
-            try:
-                outcome: Outcome = grader.grade(target, attempt.answer)
-            except EndpointError as exc:
-                outcome = Outcome(
-                    info=grader.info,
-                    ungraded_reason="endpoint_error",
-                    ungraded_detail=str(exc),
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                )
-                fatal = exc if is_fatal(exc) else None
-            final = None
-            if outcome.grade is not None:
-                penalty = hint_penalty * attempt.hints_used if attempt.kind == "answer" else 0.0
-                final = round(max(0.0, outcome.grade.score - penalty), 1)
-            store.record_outcome(
-                attempt.id,
-                outcome,
-                final_score=final,
-                session_id=result.session_id,
-                question_sha=question.sha,
-            )
-            item = RegradeItem(
-                attempt.id,
-                attempt.question_id,
-                attempt.kind,
-                before,
-                final,
-                "graded" if outcome.graded else "ungraded",
-                outcome.ungraded_detail or (outcome.ungraded_reason or ""),
+            item, fatal = _regrade_one(
+                store, grader, attempt, session_id, library=library, hint_penalty=hint_penalty
             )
             result.items.append(item)
             if on_item:
@@ -190,7 +144,7 @@ def regrade(
                 break
     finally:
         store.end_session(
-            result.session_id,
+            session_id,
             report={
                 "regraded": result.graded,
                 "considered": len(result.items),
@@ -198,3 +152,61 @@ def regrade(
             },
         )
     return result
+
+
+def _regrade_one(
+    store: HistoryStore,
+    grader: Grader,
+    attempt: AttemptRecord,
+    session_id: str,
+    *,
+    library: Library | None,
+    hint_penalty: float,
+) -> tuple[RegradeItem, EndpointError | None]:
+    """Grade one attempt and store the grade; the fatal endpoint error, if any, comes back."""
+    before = attempt.score if attempt.graded else None
+    try:
+        question = question_for(store, attempt, library)
+        target = (
+            _follow_up_target(store, attempt, question) if attempt.kind == "follow_up" else question
+        )
+    except HistoryError as exc:
+        failed = RegradeItem(
+            attempt.id, attempt.question_id, attempt.kind, before, None, "failed", str(exc)
+        )
+        return failed, None
+    outcome, fatal = _grade(grader, target, attempt.answer)
+    final = None
+    if outcome.grade is not None:
+        penalty = hint_penalty * attempt.hints_used if attempt.kind == "answer" else 0.0
+        final = round(max(0.0, outcome.grade.score - penalty), 1)
+    store.record_outcome(
+        attempt.id, outcome, final_score=final, session_id=session_id, question_sha=question.sha
+    )
+    item = RegradeItem(
+        attempt.id,
+        attempt.question_id,
+        attempt.kind,
+        before,
+        final,
+        "graded" if outcome.graded else "ungraded",
+        outcome.ungraded_detail or (outcome.ungraded_reason or ""),
+    )
+    return item, fatal
+
+
+def _grade(grader: Grader, question: Question, answer: str) -> tuple[Outcome, EndpointError | None]:
+    """The grader's outcome; an endpoint error becomes an ungraded one (returned if fatal)."""
+    from interviewer.grading.grade import Outcome
+
+    started = time.monotonic()
+    try:
+        return grader.grade(question, answer), None
+    except EndpointError as exc:
+        outcome = Outcome(
+            info=grader.info,
+            ungraded_reason="endpoint_error",
+            ungraded_detail=str(exc),
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        return outcome, exc if is_fatal(exc) else None
