@@ -156,6 +156,36 @@ def test_history_show_puts_grades_side_by_side(seeded: dict[str, Any]) -> None:
     assert [g["score"] for g in data["grades"]] == [35.0, 72.0]
 
 
+def test_key_point_marks_agree_on_screen_and_in_exports(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    q = make_question("marks", key_points=["alpha", "beta", "gamma", "delta"])
+    statuses = ["covered", "partial", "missing", "contradicted"]
+    outcome = graded(60, q)
+    assert outcome.grade is not None
+    points = [
+        kp.model_copy(update={"status": s})
+        for kp, s in zip(outcome.grade.key_points, statuses, strict=True)
+    ]
+    outcome = outcome.model_copy(
+        update={"grade": outcome.grade.model_copy(update={"key_points": points})}
+    )
+    with HistoryStore.open_default() as store:
+        sid = store.start_session(mode="practice", grader=FAKE_INFO)
+        attempt = store.record_answer(session_id=sid, question=q, answer="an answer")
+        store.record_outcome(attempt, outcome)
+    expected = {"alpha": "✓", "beta": "◐", "gamma": "✗", "delta": "‼"}
+    screen = ok("history", "show", str(attempt)).stdout
+    markdown = ok("export").stdout
+    page = tmp_path / "marks.html"
+    ok("export", "--out", str(page))
+    html = page.read_text(encoding="utf-8")
+    for (text, mark), status in zip(expected.items(), statuses, strict=True):
+        assert f"{mark} {text}" in screen
+        assert f"- {mark} {status}: {text}" in markdown
+        assert f'<li class="{status}">{mark} {text}</li>' in html
+
+
 def test_errors_are_one_line(seeded: dict[str, Any]) -> None:
     result = invoke("history", "show", "999")
     assert result.exit_code == 1, result.output

@@ -22,6 +22,15 @@ from interviewer.bank.rubric import MAX_LEVEL, Criterion, compute_score
 
 KeyPointStatus = Literal["covered", "partial", "missing", "contradicted"]
 KEY_POINT_STATUSES: tuple[str, ...] = ("covered", "partial", "missing", "contradicted")
+# How a key point's status is marked wherever it is shown: the terminal, and the Markdown and
+# HTML exports. Those files are UTF-8 and already use typographic characters, so one set of
+# marks (the one the README shows) serves them all.
+KEY_POINT_MARKS: dict[KeyPointStatus, str] = {
+    "covered": "✓",
+    "partial": "◐",
+    "missing": "✗",
+    "contradicted": "‼",
+}
 UngradedReason = Literal["endpoint_error", "unparseable", "truncated", "refused", "invalid"]
 GraderKind = Literal["offline", "llm"]
 

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interviewer.errors import HistoryError
+from interviewer.grading.grade import KEY_POINT_MARKS
 
 if TYPE_CHECKING:
     from interviewer.history.records import AttemptDetail, GradeRecord, SessionRecord
     from interviewer.history.store import HistoryStore
 
 FORMATS: tuple[str, ...] = ("md", "jsonl", "html")
-STATUS_MARK = {"covered": "✓", "partial": "~", "missing": "✗", "contradicted": "!"}
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _md_grade(grade: GradeRecord, heading: str) -> list[str]:
     if full is None:
         return lines
     for kp in full.key_points:
-        mark = STATUS_MARK.get(kp.status, "?")
+        mark = KEY_POINT_MARKS[kp.status]
         quote = f" — “{kp.quote}”" if kp.quote else ""
         lines.append(f"- {mark} {kp.status}: {kp.text}{quote}")
     if full.criteria:
@@ -313,7 +313,7 @@ def _html_grade(grade: GradeRecord, label: str) -> str:
     full = grade.grade
     if full is not None:
         points = "".join(
-            f'<li class="{_e(kp.status)}">{_e(STATUS_MARK.get(kp.status, "?"))} {_e(kp.text)}'
+            f'<li class="{_e(kp.status)}">{_e(KEY_POINT_MARKS[kp.status])} {_e(kp.text)}'
             + (f" — <q>{_e(kp.quote)}</q>" if kp.quote else "")
             + "</li>"
             for kp in full.key_points

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 SPARK = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
-MARKS = {"covered": "✓", "partial": "◐", "missing": "✗", "contradicted": "‼"}
 SHORT_REASON = {"endpoint_error": "endpoint", "unparseable": "unreadable"}
 
 
@@ -200,8 +199,11 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
         parts.append(reason)
     full = grade.grade
     if full is not None:
+        # Loaded with the grade above, so listing attempts never pays for the grade model.
+        from interviewer.grading.grade import KEY_POINT_MARKS
+
         for kp in full.key_points:
-            line = Text(f"{MARKS.get(kp.status, '?')} ", style=kp.status)
+            line = Text(f"{KEY_POINT_MARKS[kp.status]} ", style=kp.status)
             line.append(kp.text)
             if kp.quote:
                 line.append(f" — “{_one_line(kp.quote, 60)}”", style="muted")

@@ -24,17 +24,11 @@ from rich.text import Text
 
 from interviewer.bank.library import Question
 from interviewer.bank.rubric import MAX_LEVEL
-from interviewer.grading.grade import Grade, GraderInfo, Outcome
+from interviewer.grading.grade import KEY_POINT_MARKS, Grade, GraderInfo, Outcome
 from interviewer.session.driver import Exchange, SessionSummary
 from interviewer.ui.console import console, err_console
 
 END_MARK = "."
-STATUS_MARK = {
-    "covered": ("✓", "covered"),
-    "partial": ("◐", "partial"),
-    "missing": ("✗", "missing"),
-    "contradicted": ("‼", "contradicted"),
-}
 UNGRADED_TEXT = {
     "endpoint_error": "the grading endpoint failed",
     "unparseable": "the grader's reply could not be read",
@@ -295,11 +289,11 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int, penal
     points.add_column(no_wrap=True)
     points.add_column(overflow="fold")
     for kp in grade.key_points:
-        mark, style = STATUS_MARK[kp.status]
         body = Text(kp.text)
         if kp.quote:
             body.append(f"  «{kp.quote}»", style="muted")
-        points.add_row(Text(f"{mark} {kp.status}", style=style), body)
+        # Each status has a theme style of the same name.
+        points.add_row(Text(f"{KEY_POINT_MARKS[kp.status]} {kp.status}", style=kp.status), body)
     console.print(Panel(points, title="Key points", border_style="muted"))
 
     if grade.factual_errors:
