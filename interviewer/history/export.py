@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interviewer.errors import HistoryError
+from interviewer.files import write_atomic
 from interviewer.grading.grade import KEY_POINT_MARKS
 
 if TYPE_CHECKING:
@@ -92,10 +93,7 @@ def render_export(data: ExportData, fmt: str) -> str:
 def write_export(text: str, path: Path) -> Path:
     """Write an export atomically (a partial file never replaces a good one)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, text)
     except OSError as exc:
         raise HistoryError(f"Cannot write {path} ({exc.strerror}); choose another --out.") from None
     return path
