@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.errors import HistoryError
-from interviewer.history.export import collect, render_export, write_export
+from interviewer.errors import HistoryError, InputError
+from interviewer.history.export import choose_format, collect, render_export, write_export
 from interviewer.history.store import HistoryStore
 from tests.history_fakes import FAKE_INFO, START, Clock, graded, make_question, ungraded
 
@@ -157,3 +157,29 @@ def test_unknown_format_and_unwritable_target(
     out = write_export("hello", tmp_path / "deep" / "out.md")
     assert out.read_text(encoding="utf-8") == "hello"
     assert not list(out.parent.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "out", "expected"),
+    [
+        (None, None, "md"),
+        (None, "notes.markdown", "md"),
+        (None, "page.HTM", "html"),
+        (None, "page.html", "html"),
+        (None, "lines.json", "jsonl"),
+        (None, "lines.jsonl", "jsonl"),
+        (None, "report.txt", "md"),
+        (None, "no-suffix", "md"),
+        ("HTML", "report.md", "html"),
+        ("jsonl", None, "jsonl"),
+    ],
+)
+def test_the_format_comes_from_the_option_then_the_suffix(
+    fmt: str | None, out: str | None, expected: str
+) -> None:
+    assert choose_format(fmt, Path(out) if out else None) == expected
+
+
+def test_an_unknown_format_names_the_option() -> None:
+    with pytest.raises(InputError, match="--format 'pdf' is not known; use one of md, jsonl, html"):
+        choose_format("pdf", Path("out.pdf"))

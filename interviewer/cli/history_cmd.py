@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,12 +62,6 @@ def _reflow(doc: str | None) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-def _range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    from interviewer.history.times import parse_range
-
-    return parse_range(since, until)
-
-
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -114,12 +107,13 @@ def history(
         return
     from interviewer.config import db_path
     from interviewer.history.store import HistoryStore
+    from interviewer.history.times import parse_range
     from interviewer.ui import history as ui
 
     if path:
         ui.render_path(str(db_path()))
         return
-    start, end = _range(since, until)
+    start, end = parse_range(since, until)
     with HistoryStore.open_default() as store:
         session_id = _session_id(store, session)
         if sessions:
@@ -140,15 +134,8 @@ def history(
         )
     if as_json:
         _print_json([a.to_dict() for a in attempts])
-        return
-    title = (
-        f"{len(attempts)} most recent attempt(s)"
-        if len(attempts) == limit
-        else (f"{len(attempts)} attempt(s)")
-    )
-    if ungraded:
-        title += " without a grade"
-    ui.render_attempts(attempts, title=title)
+    else:
+        ui.render_history(attempts, limit=limit, ungraded=ungraded)
 
 
 @history_app.command("show")
@@ -194,9 +181,10 @@ def stats(
     """
     from interviewer.history.stats import compute_stats
     from interviewer.history.store import HistoryStore
+    from interviewer.history.times import parse_range
     from interviewer.ui import history as ui
 
-    start, end = _range(since, until)
+    start, end = parse_range(since, until)
     with HistoryStore.open_default() as store:
         result = compute_stats(store, bank=bank, topic=topic, since=start, until=end)
     if as_json:
@@ -234,45 +222,28 @@ def export(
     """
     from interviewer.errors import InputError
     from interviewer.history.export import (
-        FORMATS,
+        choose_format,
         collect,
         export_summary,
         render_export,
         write_export,
     )
     from interviewer.history.store import HistoryStore
+    from interviewer.history.times import parse_range
+    from interviewer.ui import history as ui
 
     if session and (since or until):
         raise InputError("Give either --session or --since/--until, not both.")
-    to_file = out is not None and str(out) != "-"
-    chosen = fmt
-    if chosen is None and to_file:
-        assert out is not None
-        suffix = out.suffix.lower().lstrip(".")
-        chosen = {"markdown": "md", "htm": "html", "json": "jsonl"}.get(suffix, suffix)
-        if chosen not in FORMATS:
-            chosen = "md"
-    chosen = (chosen or "md").lower()
-    if chosen not in FORMATS:
-        raise InputError(f"--format '{fmt}' is not known; use one of {', '.join(FORMATS)}.")
-    start, end = _range(since, until)
+    target = out if out is not None and str(out) != "-" else None
+    chosen = choose_format(fmt, target)
+    start, end = parse_range(since, until)
     with HistoryStore.open_default() as store:
         data = collect(store, session_id=session, since=start, until=end)
     text = render_export(data, chosen)
-    if not to_file:
+    if target is None:
         sys.stdout.write(text)
         return
-    assert out is not None
-    written = write_export(text, out)
-    counts = export_summary(data)
-    from interviewer.ui.console import err_console
-
-    err_console.print(
-        f"Wrote {written} ({chosen}): {counts['sessions']} session(s),"
-        f" {counts['questions']} question(s), {counts['follow_ups']} follow-up(s).",
-        markup=False,
-        highlight=False,
-    )
+    ui.render_export_written(write_export(text, target), chosen, export_summary(data))
 
 
 # --------------------------------------------------------------------------- due
@@ -296,7 +267,7 @@ def due(
     from interviewer.bank.library import load_library
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import BankError
-    from interviewer.history.stats import review_overview
+    from interviewer.history.stats import store_overview
     from interviewer.history.store import HistoryStore
     from interviewer.ui import history as ui
     from interviewer.ui.console import notice
@@ -308,14 +279,7 @@ def due(
         notice(f"Banks not loaded ({exc}); new questions cannot be listed.")
         questions = []
     with HistoryStore.open_default() as store:
-        now = store.now()
-        overview = review_overview(
-            store.review_states(),
-            questions,
-            now=now,
-            seen=store.seen_question_ids(),
-            bank=bank,
-        )
+        overview = store_overview(store, questions, bank=bank)
     if as_json:
         _print_json(overview.to_dict())
     else:
@@ -357,10 +321,11 @@ def regrade(
     from interviewer.history.regrade import RegradeResult, select_attempts
     from interviewer.history.regrade import regrade as run_regrade
     from interviewer.history.store import HistoryStore
+    from interviewer.history.times import parse_range
     from interviewer.ui import history as ui
 
     config = load_config()
-    start, end = _range(since, until)
+    start, end = parse_range(since, until)
     with HistoryStore.open_default() as store:
         attempts = select_attempts(
             store,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interviewer.errors import HistoryError
+from interviewer.errors import HistoryError, InputError
 from interviewer.files import write_atomic
 from interviewer.grading.grade import KEY_POINT_MARKS
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from interviewer.history.store import HistoryStore
 
 FORMATS: tuple[str, ...] = ("md", "jsonl", "html")
+# File suffixes that name a format by another word.
+_SUFFIX_FORMATS = {"markdown": "md", "htm": "html", "json": "jsonl"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,19 @@ def _day(moment: datetime | None, *, inclusive_end: bool = False) -> str:
 
     shown = moment - timedelta(microseconds=1) if inclusive_end else moment
     return shown.astimezone().date().isoformat()
+
+
+def choose_format(fmt: str | None, out: Path | None) -> str:
+    """The format to write: ``fmt`` if given, else the one ``out``'s suffix names, else md."""
+    if not fmt:
+        if out is None:
+            return "md"
+        suffix = out.suffix.lower().lstrip(".")
+        chosen = _SUFFIX_FORMATS.get(suffix, suffix)
+        return chosen if chosen in FORMATS else "md"
+    if fmt.lower() not in FORMATS:
+        raise InputError(f"--format '{fmt}' is not known; use one of {', '.join(FORMATS)}.")
+    return fmt.lower()
 
 
 def render_export(data: ExportData, fmt: str) -> str:

@@ -275,3 +275,16 @@ def review_overview(
     due.sort(key=lambda d: (d.due, d.question_id))
     upcoming.sort(key=lambda d: (d.due, d.question_id))
     return ReviewOverview(now=now, due=due, upcoming=upcoming, new=new)
+
+
+def store_overview(
+    store: HistoryStore, questions: Iterable[Question], *, bank: str | None = None
+) -> ReviewOverview:
+    """``review_overview`` of the store's schedule at the store's current time."""
+    return review_overview(
+        store.review_states(),
+        questions,
+        now=store.now(),
+        seen=store.seen_question_ids(),
+        bank=bank,
+    )

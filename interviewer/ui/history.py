@@ -7,6 +7,7 @@ Charts are drawn with block characters so they work in any terminal: bars on a f
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -141,6 +142,18 @@ def render_attempts(attempts: list[AttemptRecord], *, title: str) -> None:
         )
     console.print(table)
     console.print("[muted]`interviewer history show ID` shows an attempt in full.[/muted]")
+
+
+def render_history(attempts: list[AttemptRecord], *, limit: int, ungraded: bool) -> None:
+    """The attempts `interviewer history` found, titled by what was asked for."""
+    title = (
+        f"{len(attempts)} most recent attempt(s)"
+        if len(attempts) == limit
+        else f"{len(attempts)} attempt(s)"
+    )
+    if ungraded:
+        title += " without a grade"
+    render_attempts(attempts, title=title)
 
 
 def render_sessions(sessions: list[SessionRecord]) -> None:
@@ -308,6 +321,16 @@ def _render_follow_up(detail: AttemptDetail, number: str) -> None:
     _render_exchange(detail)
     for index, child in enumerate(detail.follow_ups, 1):
         _render_follow_up(child, f"{number}.{index}")
+
+
+def render_export_written(path: Path, fmt: str, counts: dict[str, int]) -> None:
+    """Say on stderr what an export wrote (stdout may be a pipe the export did not use)."""
+    err_console.print(
+        f"Wrote {path} ({fmt}): {counts['sessions']} session(s),"
+        f" {counts['questions']} question(s), {counts['follow_ups']} follow-up(s).",
+        markup=False,
+        highlight=False,
+    )
 
 
 # --------------------------------------------------------------------------- stats
