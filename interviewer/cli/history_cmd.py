@@ -182,7 +182,7 @@ def stats(
     from interviewer.history.stats import compute_stats
     from interviewer.history.store import HistoryStore
     from interviewer.history.times import parse_range
-    from interviewer.ui import history as ui
+    from interviewer.ui import progress as ui
 
     start, end = parse_range(since, until)
     with HistoryStore.open_default() as store:
@@ -269,7 +269,7 @@ def due(
     from interviewer.errors import BankError
     from interviewer.history.stats import store_overview
     from interviewer.history.store import HistoryStore
-    from interviewer.ui import history as ui
+    from interviewer.ui import progress as ui
     from interviewer.ui.console import notice
 
     try:

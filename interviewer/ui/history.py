@@ -1,20 +1,16 @@
-"""Screens for history, one attempt in full, statistics, the review schedule and regrades.
-
-Charts are drawn with block characters so they work in any terminal: bars on a fixed
-0-100 scale and sparklines whose heights are comparable from row to row.
-"""
+"""Screens for history, one attempt in full, sessions, exports and regrades."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from interviewer.ui.cells import bar, local_time, one_line, score_style, score_text
 from interviewer.ui.console import console, err_console
 
 if TYPE_CHECKING:
@@ -25,68 +21,8 @@ if TYPE_CHECKING:
         SessionRecord,
     )
     from interviewer.history.regrade import RegradeItem, RegradeResult
-    from interviewer.history.stats import DueItem, ReviewOverview
 
-SPARK = "▁▂▃▄▅▆▇█"
-EIGHTHS = " ▏▎▍▌▋▊▉"
 SHORT_REASON = {"endpoint_error": "endpoint", "unparseable": "unreadable"}
-
-
-# --------------------------------------------------------------------------- small pieces
-
-
-def _style(score: float | None) -> str:
-    if score is None:
-        return "ungraded"
-    return "ok" if score >= 70 else "warn" if score >= 40 else "bad"
-
-
-def bar(score: float | None, width: int = 20) -> Text:
-    """A horizontal bar for a 0-100 score, in eighths of a cell."""
-    if score is None:
-        return Text("—", style="muted")
-    filled = max(0.0, min(100.0, score)) / 100 * width
-    full = int(filled)
-    part = EIGHTHS[int((filled - full) * 8)] if full < width else ""
-    body = "█" * full + part.strip()
-    return Text(body.ljust(width), style=_style(score))
-
-
-def sparkline(values: list[float | None]) -> Text:
-    """One character per value on a fixed 0-100 scale; gaps (None) as a thin dot."""
-    text = Text()
-    for value in values:
-        if value is None:
-            text.append("·", style="muted")
-            continue
-        index = min(len(SPARK) - 1, int(max(0.0, min(100.0, value)) / 100 * len(SPARK)))
-        text.append(SPARK[index], style=_style(value))
-    return text
-
-
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
-
-
-def _relative(moment: datetime, now: datetime) -> str:
-    seconds = (moment - now).total_seconds()
-    span = abs(seconds)
-    if span < 3600:
-        amount = f"{max(1, round(span / 60))} min"
-    elif span < 86400 * 2:
-        amount = f"{round(span / 3600)} h"
-    else:
-        amount = f"{round(span / 86400)} days"
-    return f"in {amount}" if seconds > 0 else f"{amount} overdue"
-
-
-def _one_line(text: str | None, width: int = 60) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _status(attempt: AttemptRecord) -> Text:
@@ -94,7 +30,7 @@ def _status(attempt: AttemptRecord) -> Text:
     if status == "graded":
         score = attempt.score
         extra = f" ({attempt.grade_count} grades)" if attempt.grade_count > 1 else ""
-        return Text(f"{_score(score)}{extra}", style=_style(score))
+        return Text(f"{score_text(score)}{extra}", style=score_style(score))
     if status == "skipped":
         return Text("skipped", style="muted")
     if status == "pending":
@@ -132,13 +68,13 @@ def render_attempts(attempts: list[AttemptRecord], *, title: str) -> None:
         qid = a.question_id if a.kind != "follow_up" else f"↳ {a.question_id}"
         table.add_row(
             str(a.id),
-            _when(a.created_at),
+            local_time(a.created_at),
             a.session_id[:8] if a.mode == "practice" else f"{a.session_id[:8]} {a.mode}",
             qid,
             a.topic or "",
             a.difficulty or "",
             _status(a),
-            _one_line(a.prompt + " → " + a.answer if a.prompt else a.answer, preview),
+            one_line(a.prompt + " → " + a.answer if a.prompt else a.answer, preview),
         )
     console.print(table)
     console.print("[muted]`interviewer history show ID` shows an attempt in full.[/muted]")
@@ -176,13 +112,13 @@ def render_sessions(sessions: list[SessionRecord]) -> None:
             grader = f"{s.model} @ {s.endpoint or '?'}"
         table.add_row(
             s.id[:8],
-            _when(s.started_at),
+            local_time(s.started_at),
             s.mode,
             grader,
             str(s.answers),
             str(s.skips),
             str(s.follow_ups),
-            Text(_score(s.mean_score), style=_style(s.mean_score)),
+            Text(score_text(s.mean_score), style=score_style(s.mean_score)),
             bar(s.mean_score, 12),
         )
     console.print(table)
@@ -192,7 +128,7 @@ def render_sessions(sessions: list[SessionRecord]) -> None:
 def _grade_panel(grade: GradeRecord, label: str) -> Panel:
     parts: list[RenderableType] = []
     # Provenance first, inside the panel: a subtitle would be cut when panels sit side by side.
-    provenance = f"{_when(grade.created_at)} · {grade.grader_label}"
+    provenance = f"{local_time(grade.created_at)} · {grade.grader_label}"
     if grade.prompt_version:
         provenance += f" · prompt {grade.prompt_version}"
     if grade.prompt_tokens or grade.completion_tokens:
@@ -200,10 +136,10 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
         provenance += f" · {grade.prompt_tokens}+{grade.completion_tokens} tokens{est}"
     parts.append(Text(provenance, style="muted"))
     if grade.graded:
-        headline = Text(_score(grade.score), style=f"bold {_style(grade.score)}")
+        headline = Text(score_text(grade.score), style=f"bold {score_style(grade.score)}")
         final, raw = grade.final_score, grade.score
         if final is not None and raw is not None and round(final, 1) != round(raw, 1):
-            headline.append(f" → {_score(final)} after hints", style="muted")
+            headline.append(f" → {score_text(final)} after hints", style="muted")
         parts.append(headline)
     else:
         reason = Text(f"ungraded: {grade.ungraded_reason}", style="ungraded")
@@ -219,7 +155,7 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
             line = Text(f"{KEY_POINT_MARKS[kp.status]} ", style=kp.status)
             line.append(kp.text)
             if kp.quote:
-                line.append(f" — “{_one_line(kp.quote, 60)}”", style="muted")
+                line.append(f" — “{one_line(kp.quote, 60)}”", style="muted")
             parts.append(line)
         if full.criteria:
             parts.append(
@@ -276,7 +212,7 @@ def render_attempt(detail: AttemptDetail, *, reference: bool = True) -> None:
         title = f"[accent]Attempt {a.id}[/accent] · follow-up to {a.question_id}{parent}"
     meta = (
         f"{a.bank or '?'} · {a.topic or '?'} · {a.difficulty or '?'} · {a.mode} session"
-        f" {a.session_id[:8]} · {_when(a.created_at)}"
+        f" {a.session_id[:8]} · {local_time(a.created_at)}"
     )
     console.print(Panel(body, title=title, subtitle=meta))
     _render_exchange(detail)
@@ -333,148 +269,6 @@ def render_export_written(path: Path, fmt: str, counts: dict[str, int]) -> None:
     )
 
 
-# --------------------------------------------------------------------------- stats
-
-
-def _trend_text(trend: dict[str, Any] | None) -> Text:
-    if not trend or trend.get("change") is None:
-        return Text("—", style="muted")
-    change = float(trend["change"])
-    arrow = "↑" if change > 2 else "↓" if change < -2 else "→"
-    style = "ok" if change > 2 else "bad" if change < -2 else "muted"
-    return Text(f"{arrow} {change:+.0f}", style=style)
-
-
-def _stats_table(title: str, groups: list[dict[str, Any]], keys: list[str]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for key in keys:
-        table.add_column(key)
-    table.add_column("tries", justify="right")
-    table.add_column("graded", justify="right")
-    table.add_column("ungr.", justify="right")
-    table.add_column("skip", justify="right")
-    table.add_column("mean", justify="right")
-    table.add_column("", no_wrap=True)
-    table.add_column("best", justify="right")
-    table.add_column("trend", no_wrap=True)
-    table.add_column("recent", no_wrap=True)
-    for group in groups:
-        table.add_row(
-            *[str(group[k]) for k in keys],
-            str(group["attempts"]),
-            str(group["graded"]),
-            str(group["ungraded"]) if group["ungraded"] else "",
-            str(group["skipped"]) if group["skipped"] else "",
-            Text(_score(group["mean"]), style=_style(group["mean"])),
-            bar(group["mean"], 16),
-            _score(group["best"]),
-            _trend_text(group["trend"]),
-            sparkline(group["recent"]),
-        )
-    return table
-
-
-def render_stats(stats: dict[str, Any]) -> None:
-    """Totals with a weekly sparkline, then tables per topic, difficulty and both."""
-    totals = stats["totals"]
-    if not totals["attempts"]:
-        err_console.print(
-            "[warn]No practice yet in this range.[/warn] Start with `interviewer practice`."
-        )
-        return
-    weekly = totals["weekly"]
-    head = Text("Overall: ", style="bold")
-    head.append(f"{totals['attempts']} tries, {totals['graded']} graded")
-    if totals["ungraded"]:
-        head.append(f", {totals['ungraded']} ungraded", style="ungraded")
-    if totals["skipped"]:
-        head.append(f", {totals['skipped']} skipped", style="muted")
-    head.append(" · mean ")
-    head.append(_score(totals["mean"]), style=_style(totals["mean"]))
-    head.append(f" · best {_score(totals['best'])} · trend ")
-    head.append_text(_trend_text(totals["trend"]))
-    console.print(head)
-    if weekly:
-        line = Text("Weekly mean: ", style="bold")
-        line.append_text(sparkline([w["mean"] for w in weekly]))
-        line.append(
-            f"  {weekly[0]['week']} → {weekly[-1]['week']}"
-            f" ({_score(weekly[0]['mean'])} → {_score(weekly[-1]['mean'])})",
-            style="muted",
-        )
-        console.print(line)
-    console.print(_stats_table("By topic", stats["by_topic"], ["topic"]))
-    console.print(_stats_table("By difficulty", stats["by_difficulty"], ["difficulty"]))
-    if len(stats["by_topic_difficulty"]) > max(len(stats["by_topic"]), 1):
-        console.print(
-            _stats_table(
-                "By topic and difficulty", stats["by_topic_difficulty"], ["topic", "difficulty"]
-            )
-        )
-    console.print(
-        "[muted]Scores are final scores (after hints) of main answers; ungraded answers and"
-        " skips are counted but never averaged. Trend: later half minus earlier half.[/muted]"
-    )
-
-
-# --------------------------------------------------------------------------- due
-
-
-def _due_table(title: str, items: list[DueItem], now: datetime) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("question", style="accent", no_wrap=True)
-    table.add_column("topic")
-    table.add_column("due", no_wrap=True)
-    table.add_column("when", no_wrap=True)
-    table.add_column("last", no_wrap=True)
-    table.add_column("reviews", justify="right")
-    table.add_column("again", justify="right")
-    table.add_column("recall", justify="right")
-    table.add_column("text", no_wrap=True, overflow="ellipsis", min_width=10)
-    preview = max(10, console.width - 96)
-    for item in items:
-        when = _relative(item.due, now)
-        table.add_row(
-            item.question_id,
-            item.topic or "",
-            # Reviews fall due at the start of a day: the date says it all.
-            item.due.astimezone().strftime("%Y-%m-%d"),
-            Text(when, style="bad" if item.overdue else "muted"),
-            item.last_rating or "",
-            str(item.review_count),
-            str(item.lapses) if item.lapses else "",
-            f"{item.recall:.0%}" if item.recall is not None else "",
-            _one_line(item.question, preview)
-            if item.question
-            else Text("not in the loaded banks", style="muted"),
-        )
-    return table
-
-
-def render_due(overview: ReviewOverview, *, upcoming_limit: int = 10, new_limit: int = 10) -> None:
-    now = overview.now
-    if overview.due:
-        console.print(_due_table(f"Due now: {len(overview.due)}", overview.due, now))
-    else:
-        console.print("[ok]Nothing is due for review now.[/ok]")
-    if overview.upcoming:
-        shown = overview.upcoming[:upcoming_limit]
-        title = f"Coming up: {len(overview.upcoming)}"
-        if len(shown) < len(overview.upcoming):
-            title += f" (next {len(shown)} shown)"
-        console.print(_due_table(title, shown, now))
-    if overview.new:
-        ids = ", ".join(n["question_id"] for n in overview.new[:new_limit])
-        more = (
-            f" … and {len(overview.new) - new_limit} more" if len(overview.new) > new_limit else ""
-        )
-        console.print(f"[bold]Never practised:[/bold] {len(overview.new)} question(s): {ids}{more}")
-    if overview.due or overview.new:
-        console.print(
-            "[muted]`interviewer practice --due` asks due questions first, then new ones.[/muted]"
-        )
-
-
 # --------------------------------------------------------------------------- regrade
 
 
@@ -484,11 +278,11 @@ def render_regrade_plan(attempts: list[AttemptRecord]) -> None:
 
 def render_regrade_item(item: RegradeItem) -> None:
     """One progress line per attempt, on stderr so that stdout stays for the summary."""
-    before = _score(item.before) if item.before is not None else "ungraded"
+    before = score_text(item.before) if item.before is not None else "ungraded"
     if item.status == "graded":
-        after = Text(_score(item.after), style=_style(item.after))
+        after = Text(score_text(item.after), style=score_style(item.after))
     else:
-        after = Text(f"{item.status}: {_one_line(item.detail, 70)}", style="ungraded")
+        after = Text(f"{item.status}: {one_line(item.detail, 70)}", style="ungraded")
     line = Text(f"attempt {item.attempt_id} {item.question_id}: {before} → ")
     line.append_text(after)
     err_console.print(line)
