@@ -16,7 +16,7 @@ from interviewer.errors import HistoryError, InputError
 from interviewer.grading.grade import GraderInfo
 from interviewer.history.redact import redact_secrets
 from interviewer.history.store import HistoryStore
-from interviewer.history.times import parse_when
+from interviewer.history.times import parse_range, parse_when
 from tests.history_fakes import (
     FAKE_INFO,
     START,
@@ -382,6 +382,19 @@ def test_parse_when() -> None:
     )
     with pytest.raises(InputError, match="--since 'last tuesday' is not a date"):
         parse_when("last tuesday", option="--since")
+
+
+def test_parse_range() -> None:
+    now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+    local_day = datetime(2025, 3, 1).astimezone()
+    assert parse_range(None, None) == (None, None)
+    assert parse_range("7d", None, now=now) == (now - timedelta(days=7), None)
+    # A bare --until date includes that whole day.
+    assert parse_range(None, "2025-03-01") == (None, local_day + timedelta(days=1))
+    assert parse_range("2025-03-01", "2025-03-01") == (local_day, local_day + timedelta(days=1))
+    assert parse_range("2d", "1d", now=now) == (now - timedelta(days=2), now - timedelta(days=1))
+    with pytest.raises(InputError, match=r"--until \(2d\) must come after --since \(1d\)"):
+        parse_range("1d", "2d", now=now)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
