@@ -19,8 +19,10 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one rename.
 
     ``mode`` sets the permission bits of the new file (e.g. 0o600 for a file that must not
-    be world-readable). Raises ``OSError`` as the file system reports it; the caller turns
-    it into a message that names the file.
+    be world-readable). Without it, a replaced file keeps its permissions and a new one gets
+    what the user's umask allows, as ``open()`` would give it (the temporary file is created
+    0600, so this has to be restored explicitly). Raises ``OSError`` as the file system
+    reports it; the caller turns it into a message that names the file.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,10 +33,28 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            tmp.chmod(mode)
+        tmp.chmod(mode if mode is not None else _default_mode(path))
         tmp.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _default_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it, which races with other threads; Linux reports
+    # it in /proc. Elsewhere assume the common 022.
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022

@@ -51,3 +51,15 @@ def test_concurrent_writers_never_mix(tmp_path):
         thread.join()
     assert target.read_text(encoding="utf-8") in texts
     assert [p.name for p in tmp_path.iterdir()] == ["shared.json"]
+
+
+def test_a_new_file_follows_the_umask_and_a_replaced_one_keeps_its_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "report.html", "<p>")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "report.html").st_mode) == 0o640
+    (tmp_path / "report.html").chmod(0o604)
+    write_atomic(tmp_path / "report.html", "<p>again")
+    assert stat.S_IMODE(os.stat(tmp_path / "report.html").st_mode) == 0o604
