@@ -128,7 +128,12 @@ def _required(row: InputRow, values: dict[str, object], name: str) -> float:
 
 def _scored(row: InputRow, scores: ScoreColumns) -> ScoredRow:
     values = dict(row.extra)
-    name = scores.score or next((c for c in SCORE_COLUMNS if c in values), SCORE_COLUMNS[0])
+    name = scores.score or next((c for c in SCORE_COLUMNS if c in values), "")
+    if not name:
+        raise InputError(
+            f"{_where(row)}: no human score ('{SCORE_COLUMNS[0]}' or '{SCORE_COLUMNS[1]}');"
+            " give every row its human score, or name the field with --score-col."
+        )
     human = _required(row, values, name)
     maximum = _required(row, values, scores.max_score)
     if maximum <= 0:
