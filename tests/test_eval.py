@@ -186,6 +186,9 @@ def test_single_question_cross_fits_and_resamples_by_row() -> None:
         stats.pearsonr(grader, human)[0]
     )
     assert result.figures["pearson"].ci is not None
+    within = result.figures["within_question_r"].ci
+    assert within is not None
+    assert within[0] < within[1]  # its rows are resampled, so the interval has a width
 
 
 def test_fewer_than_three_answers_per_question_give_no_within_question_r() -> None:

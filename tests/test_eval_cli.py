@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from interviewer.cli import app
 from tests.batch_support import bank_rows, grading_handler, read_results, write_bank, write_csv
-from tests.chat_server import ChatServer
+from tests.chat_server import ChatServer, Request, unauthorized
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -224,3 +224,41 @@ def test_llm_failures_leave_rows_ungraded_and_exit_2(
     assert figures["ungraded"] == 8
     assert figures["n"] == 32 - figures["ungraded"]
     assert "ungraded and left out" in result.stderr
+
+
+def test_an_endpoint_that_refuses_stops_with_its_error(
+    tmp_path: Path, chat_server: ChatServer
+) -> None:
+    seen = 0
+
+    def handler(request: Request) -> Any:
+        nonlocal seen
+        seen += 1
+        return grading_handler(request) if seen <= 10 else unauthorized()
+
+    chat_server.handler = handler
+    out = tmp_path / "llm.jsonl"
+    args = ["--grader", "llm", "--base-url", chat_server.url, "--model", "test-model"]
+    result = run(SAMPLE, *args, "--out", out, "--json", "--bootstrap", "0", "--concurrency", "1")
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["n"] == 10  # figures on what was graded, then the error
+    assert "re-run the same command to continue" in " ".join(result.stderr.split())
+
+    chat_server.handler = lambda request: unauthorized()
+    nothing = run(SAMPLE, *args, "--bootstrap", "0")
+    assert nothing.exit_code == 1
+    assert "no row was graded" in " ".join(nothing.stderr.split())
+    assert nothing.stdout == ""
+
+
+def test_an_unknown_bank_question_names_its_line(tmp_path: Path) -> None:
+    banks = write_bank(tmp_path / "banks")
+    rows = bank_rows(4)
+    for row in rows:
+        row["human_score"], row["max_score"] = 1, 2
+    rows[2]["question_id"] = "ghost"
+    path = write_csv(tmp_path / "bank.csv", rows)
+    result = run(path, "--grader", "offline", "--bank-dir", banks)
+    assert result.exit_code == 1
+    assert "bank.csv:4: row 3" in result.stderr
+    assert "unknown question id 'ghost'" in result.stderr

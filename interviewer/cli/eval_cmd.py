@@ -124,6 +124,7 @@ def evaluate(
     from interviewer.bank.library import load_library
     from interviewer.batch.inputs import ColumnMap
     from interviewer.config import bank_paths, load_config
+    from interviewer.errors import InterviewerError
     from interviewer.evaluation.data import ScoreColumns, compare_scores, open_scored, read_scored
     from interviewer.evaluation.runner import build_replicas
     from interviewer.evaluation.summary import evaluate as measure
@@ -154,6 +155,8 @@ def evaluate(
     grades, resolved, fatal = _grade(
         reader, rows, library, replicas, out, inline=inline, retry=retry_ungraded
     )
+    if fatal is not None and all(g is None for g in grades):
+        raise InterviewerError(f"{fatal} (no row was graded, so there is nothing to measure)")
     result = measure(
         rows,
         grades,

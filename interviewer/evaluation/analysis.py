@@ -75,11 +75,17 @@ class Rated:
         self.orders = (m.sort_order(self.x), m.sort_order(self.y))
         self.question_r = m.question_correlations(self.x, self.y, self.groups)
 
+    def _within(self, w: Weights, qw: Weights) -> float:
+        if len(self.groups) == 1:
+            # One question: the bootstrap resamples its rows, so recompute its r from them.
+            return m.pearson(self.x, self.y, w) if not math.isnan(self.question_r[0]) else m.NAN
+        return m.weighted_mean(self.question_r, qw)
+
     def figures(self, w: Weights, qw: Weights) -> Figures:
         result: Figures = {
             "pearson": m.pearson(self.x, self.y, w),
             "spearman": m.spearman(self.x, self.y, w, self.orders),
-            "within_question_r": m.weighted_mean(self.question_r, qw),
+            "within_question_r": self._within(w, qw),
         }
         if self.predicted is not None:
             categories = self.scale.categories
