@@ -77,7 +77,7 @@ def test_table_and_reports(tmp_path: Path) -> None:
     result = run(SAMPLE, "--grader", "offline", "--bootstrap", "50", "--report", html)
     assert result.exit_code == 0, result.output
     assert "Pearson r" in result.stdout
-    assert "95% interval" in result.stdout
+    assert "95% CI" in result.stdout
     page = html.read_text(encoding="utf-8")
     assert "<svg" in page
     assert page.count("<circle") == 32
@@ -262,3 +262,17 @@ def test_an_unknown_bank_question_names_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "bank.csv:4: row 3" in result.stderr
     assert "unknown question id 'ghost'" in result.stderr
+
+
+def test_the_example_in_docs_eval_md_is_what_the_command_prints() -> None:
+    example = REPO / "tests" / "data" / "offline" / "ads-zh-sample.jsonl"
+    result = runner.invoke(
+        app, ["eval", str(example), "--grader", "offline"], env={"COLUMNS": "100"}
+    )
+    assert result.exit_code == 0, result.output
+    docs = (REPO / "docs" / "eval.md").read_text(encoding="utf-8")
+    assert "interviewer eval tests/data/offline/ads-zh-sample.jsonl --grader offline" in docs
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 8
+    for line in rows:
+        assert line in docs, line

@@ -20,11 +20,11 @@ from interviewer.evaluation.calibration import CrossFit, Scale, cross_fit
 FIGURES: dict[str, str] = {
     "pearson": "Pearson r",
     "spearman": "Spearman ρ",
-    "within_question_r": "Mean within-question r",
+    "within_question_r": "Within-question r (mean)",
     "qwk": "QWK",
     "mae": "MAE",
     "exact": "Exact agreement",
-    "adjacent": "Adjacent agreement (±1)",
+    "adjacent": "Adjacent agreement",
 }
 # Figures that compare numbers on the human scale, so they need a calibrated grader.
 SCALE_FIGURES = ("qwk", "mae", "exact", "adjacent")

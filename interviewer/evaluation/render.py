@@ -22,8 +22,9 @@ def number(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def interval(figure: Figure) -> str:
-    return "–" if figure.ci is None else f"{figure.ci[0]:.3f} to {figure.ci[1]:.3f}"
+def interval(figure: Figure, sep: str = "–") -> str:
+    """``lo–hi``; differences, which can be negative, read better as ``lo to hi``."""
+    return "–" if figure.ci is None else f"{figure.ci[0]:.3f}{sep}{figure.ci[1]:.3f}"
 
 
 def notes(ev: Evaluation) -> list[str]:
@@ -47,9 +48,11 @@ def notes(ev: Evaluation) -> list[str]:
             f"Intervals: 95% percentile bootstrap, {ev.replicates} replicates resampling by"
             f" {result.resampled_by}, seed {ev.seed}."
         )
+    lines.append("Exact: the same point of the scale; adjacent: at most one point apart.")
     if ev.human is not None:
         lines.append(
-            f"Human ceiling: the first human grader against the second on {ev.human.n} answers."
+            f"Humans: the human ceiling, the first human grader against the second on"
+            f" {ev.human.n} answers."
         )
     return lines
 
@@ -67,9 +70,9 @@ def _rows(result: Agreement, ceiling: Agreement | None) -> list[list[str]]:
 
 
 def headers(ev: Evaluation) -> list[str]:
-    head = ["Figure", "Grader", "95% interval"]
+    head = ["Figure", "Grader", "95% CI"]
     if ev.human is not None:
-        head += ["Human ceiling", "95% interval"]
+        head += ["Humans", "95% CI"]
     return head
 
 
@@ -90,13 +93,13 @@ def comparison_rows(ev: Evaluation) -> list[list[str]]:
             number(c.this[k]),
             number(c.other[k]),
             number(c.difference[k].value),
-            interval(c.difference[k]),
+            interval(c.difference[k], " to "),
         ]
         for k, label in DIFFERENCE_LABELS.items()
     ]
 
 
-COMPARISON_HEAD = ["Figure", "This grader", "Other", "Difference", "95% interval"]
+COMPARISON_HEAD = ["Figure", "This grader", "Other", "Difference", "95% CI"]
 
 
 def markdown(ev: Evaluation) -> str:
@@ -150,8 +153,10 @@ def scatter_svg(ev: Evaluation, width: int = 560, height: int = 400) -> str:
             ' fill-opacity="0.35"/>'
         )
     curve = ev.curve
-    knots = [(curve.knots_x[0], curve.knots_y[0])]
-    knots += list(zip(curve.knots_x, curve.knots_y, strict=True))[1:]
+    # Flat beyond the fitted range, as the map itself is.
+    knots = [(x_lo, curve.knots_y[0])]
+    knots += list(zip(curve.knots_x, curve.knots_y, strict=True))
+    knots.append((x_hi, curve.knots_y[-1]))
     path = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in knots)
     parts.append(f'<polyline points="{path}" fill="none" stroke="#d62728" stroke-width="2"/>')
     parts.append(

@@ -31,14 +31,14 @@ def render_evaluation(ev: Evaluation) -> None:
     """The figures as a table, the human ceiling beside them, then the comparison."""
     table = Table(title=f"Agreement with human scores: {ev.file}")
     for i, head in enumerate(headers(ev)):
-        table.add_column(head, justify="left" if i == 0 else "right")
+        table.add_column(head, justify="left" if i == 0 else "right", no_wrap=True)
     for row in table_rows(ev):
         table.add_row(*row)
     console.print(table)
     if ev.comparison is not None:
         compared = Table(title=f"Compared with {ev.compare_file} ({ev.comparison.n} answers)")
         for i, head in enumerate(COMPARISON_HEAD):
-            compared.add_column(head, justify="left" if i == 0 else "right")
+            compared.add_column(head, justify="left" if i == 0 else "right", no_wrap=True)
         for row in comparison_rows(ev):
             compared.add_row(*row)
         console.print(compared)
