@@ -61,13 +61,15 @@ def fit_monotone(x: Sequence[float], y: Sequence[float]) -> MonotoneMap:
     pairs = sorted(zip(x, y, strict=True))
     # Rows with equal x form one starting block: a map gives one value per x.
     blocks: list[list[float]] = []  # [sum_x, sum_y, count]
+    previous: float | None = None
     for a, b in pairs:
-        if blocks and blocks[-1][0] / blocks[-1][2] == a:
+        if a == previous:
             blocks[-1][0] += a
             blocks[-1][1] += b
             blocks[-1][2] += 1
         else:
             blocks.append([a, b, 1.0])
+        previous = a
     merged: list[list[float]] = []
     for block in blocks:
         merged.append(block)
