@@ -6,7 +6,6 @@ endpoint that refused every request); 2 figures computed but some rows ungraded.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -216,6 +215,8 @@ def _grade(
     retry: bool,
 ) -> tuple[list[float | None], list[str], str | None]:
     """Grade every row (or find it in --out): (scores, resolved question ids, fatal error)."""
+    import tempfile
+
     from interviewer.evaluation.runner import Grading, grades, row_keys
     from interviewer.ui import eval as ui
     from interviewer.ui.batch import BatchProgress
