@@ -1,31 +1,24 @@
 """Agreement of the offline grader with human graders, next to a TF-IDF cosine baseline.
 
-Usage: python benchmarks/agreement.py [DIR] [--data DIR] [--out FILE]
+Usage: python benchmarks/agreement.py [FILE ...] [--data DIR] [--bootstrap N] [--out FILE]
 
-DIR (default ../shared/data/grading relative to the repository root) holds *-dev.jsonl files
-with rows {"set", "qid", "question", "reference", "answer", "score", "max_score", ...}.
-Each row becomes an ad-hoc Question (no key points, so the grader derives them from the
-reference; language detected from the text) and is graded by OfflineGrader. In the same
-run, the baseline scores each answer by the TF-IDF cosine between answer and reference
-(plain words and single CJK characters, IDF over that set's answers and references).
+A thin wrapper over `interviewer eval` (interviewer.evaluation): each *-dev.jsonl file in DIR
+(default /work/shared/data/grading, or $INTERVIEWER_GRADING_DATA; any scored JSONL files may
+be named instead) is graded by the offline grader through the batch engine, and every figure
+`interviewer eval` reports is printed: Pearson, Spearman, mean within-question r, QWK and MAE
+after cross-fitted calibration, exact/adjacent agreement, with 95% cluster-bootstrap
+intervals, and the human ceiling where a set has two human scores. The same figures are
+computed for a TF-IDF cosine baseline (answer against reference; plain words and single CJK
+characters; IDF over that set's answers and references), with the paired difference
+offline - baseline in Pearson and MAE.
 
-Printed per set: rows, Pearson and Spearman of baseline and offline grader against the gold
-score (score / max_score), the same on the held-out half of the questions, and an ordering
-check (mean offline score of gold-high vs gold-mid vs gold-low answers).
+How the offline grader's constants were set: by hand, on the "tune" half of the questions of
+all three sets (crc32("set/qid") even); the same constants serve every set. The held-out half
+(odd hash) was looked at only to judge a few design alternatives, never to pick a constant,
+so the held-out Pearson printed last is the fairer estimate (though not a pristine one).
 
-How the grader's constants were set: by hand, on the "tune" half of the questions of all
-three sets (the half whose crc32("set/qid") is even); the same constants serve every set, none
-is fitted per set. The held-out half (odd hash) was looked at only to judge a few design
-alternatives (how to cut Chinese into units, how much a "name N items" question counts the
-best N items); no constant was picked by its held-out figure. The held-out figures are the
-fairer estimate, though not a pristine one; the gap between the halves also reflects which
-questions each half holds (some questions are much easier to grade lexically).
-
-This baseline tokenises Chinese into single characters, which makes it stronger on ads-zh
-than the figure in the data README (0.348); on the English sets it is close to the README.
-JSON goes to benchmarks/results/agreement.json.
-
-Pure Python: Pearson, Spearman (average ranks for ties) and TF-IDF are implemented here.
+JSON (the `--json` figures of each set plus the baseline's) goes to
+benchmarks/results/agreement.json.
 """
 
 from __future__ import annotations
@@ -33,107 +26,37 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from itertools import pairwise
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from interviewer.bank.library import Question  # noqa: E402
-from interviewer.grading.offline import OfflineGrader  # noqa: E402
-from interviewer.text import detect_language, tokenise  # noqa: E402
+from interviewer.config import load_config  # noqa: E402
+from interviewer.evaluation.data import ScoredRow, open_scored, read_scored  # noqa: E402
+from interviewer.evaluation.runner import Grading, build_replicas, grades, row_keys  # noqa: E402
+from interviewer.evaluation.summary import Evaluation, evaluate, question_keys  # noqa: E402
+from interviewer.text import tokenise  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "grading"
+DEFAULT_DATA = Path(os.environ.get("INTERVIEWER_GRADING_DATA", "/work/shared/data/grading"))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "agreement.json"
 
 
-@dataclass(frozen=True)
-class Row:
-    set: str
-    qid: str
-    question: str
-    reference: str
-    answer: str
-    gold: float
-
-
-def load_rows(path: Path) -> list[Row]:
-    rows: list[Row] = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            raw = json.loads(line)
-            rows.append(
-                Row(
-                    set=str(raw["set"]),
-                    qid=str(raw["qid"]),
-                    question=str(raw["question"]),
-                    reference=str(raw["reference"]),
-                    answer=str(raw["answer"]),
-                    gold=float(raw["score"]) / float(raw["max_score"]),
-                )
-            )
-    return rows
-
-
-def is_held_out(row: Row) -> bool:
-    """Questions whose hash is odd were never looked at while choosing constants."""
-    return zlib.crc32(f"{row.set}/{row.qid}".encode()) % 2 == 1
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    n = len(x)
-    if n < 2:
-        return float("nan")
-    mx, my = sum(x) / n, sum(y) / n
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
-    sxx = sum((a - mx) ** 2 for a in x)
-    syy = sum((b - my) ** 2 for b in y)
-    if sxx == 0 or syy == 0:
-        return float("nan")
-    return sxy / math.sqrt(sxx * syy)
-
-
-def ranks(values: Sequence[float]) -> list[float]:
-    """1-based ranks; tied values share the average of the ranks they span."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    result = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            result[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return result
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    return pearson(ranks(x), ranks(y))
-
-
-# --------------------------------------------------------------------------- baseline
-
-
-def tfidf_cosines(rows: Sequence[Row]) -> list[float]:
-    """Cosine of TF-IDF vectors of answer and reference (smoothed IDF over the set)."""
-    answers = [Counter(tokenise(r.answer, plain=True)) for r in rows]
+def tfidf_cosines(rows: Sequence[ScoredRow]) -> list[float]:
+    """Cosine of TF-IDF vectors of answer and reference (smoothed IDF over the set), 0-100."""
+    answers = [Counter(tokenise(r.row.answer, plain=True)) for r in rows]
     references: dict[str, Counter[str]] = {}
     for r in rows:
-        if r.reference not in references:
-            references[r.reference] = Counter(tokenise(r.reference, plain=True))
+        text = r.row.reference or ""
+        if text not in references:
+            references[text] = Counter(tokenise(text, plain=True))
     documents = answers + list(references.values())
     df: Counter[str] = Counter()
     for doc in documents:
@@ -149,138 +72,123 @@ def tfidf_cosines(rows: Sequence[Row]) -> list[float]:
     result: list[float] = []
     for row, doc in zip(rows, answers, strict=True):
         a, na = vector(doc)
-        b, nb = ref_vectors[row.reference]
+        b, nb = ref_vectors[row.row.reference or ""]
         dot = sum(w * b.get(t, 0.0) for t, w in a.items())
-        result.append(dot / (na * nb) if na and nb else 0.0)
+        result.append(100 * dot / (na * nb) if na and nb else 0.0)
     return result
 
 
-# --------------------------------------------------------------------------- offline grader
+def grade_offline(
+    path: Path, rows: list[ScoredRow], results: Path
+) -> tuple[list[float | None], list[str], float]:
+    """Offline grades of every row through the batch engine; (scores, questions, ms/answer)."""
+    replicas, inline = build_replicas(load_config(), None, grader="offline", concurrency=None)
+    keys = row_keys([r.row for r in rows], None, replicas)
+    with Grading(open_scored(path), None, replicas, results, inline=inline) as job:
+        to_grade, _ = job.open()
+        started = time.perf_counter()
+        job.run()
+        elapsed = time.perf_counter() - started
+    return grades(results, keys.keys), keys.questions, 1000 * elapsed / max(to_grade, 1)
 
 
-def to_question(row: Row) -> Question:
-    safe_qid = "".join(c if c.isalnum() or c in "._-" else "-" for c in row.qid)
-    return Question(
-        id=f"{row.set}-{safe_qid}",
-        question=row.question,
-        reference=row.reference,
-        key_points=[],
-        language=detect_language(row.question + "\n" + row.reference),
+def is_held_out(row: ScoredRow, name: str) -> bool:
+    return zlib.crc32(f"{name}/{row.qid}".encode()) % 2 == 1
+
+
+def held_out_pearson(
+    rows: list[ScoredRow], scores: Sequence[float | None], name: str
+) -> float | None:
+    idx = [i for i, r in enumerate(rows) if is_held_out(r, name)]
+    if not idx:
+        return None
+    sub = [rows[i] for i in idx]
+    result = evaluate(
+        sub, [scores[i] for i in idx], [r.qid or "" for r in sub], file=name, grader="",
+        replicates=0, seed=0,
+    )  # fmt: skip
+    return result.result.figures["pearson"].value
+
+
+def show(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def line(label: str, ev: Evaluation) -> str:
+    f = ev.result.figures
+
+    def with_ci(name: str) -> str:
+        ci = f[name].ci
+        span = f" [{ci[0]:.3f},{ci[1]:.3f}]" if ci else ""
+        return f"{show(f[name].value)}{span}"
+
+    return (
+        f"  {label:<9} r {with_ci('pearson'):<22} rho {show(f['spearman'].value)}"
+        f"  within-q r {show(f['within_question_r'].value)}  QWK {with_ci('qwk'):<22}"
+        f" MAE {with_ci('mae'):<22} exact {show(f['exact'].value)}"
+        f"  adjacent {show(f['adjacent'].value)}"
     )
 
 
-def offline_scores(grader: OfflineGrader, rows: Sequence[Row]) -> Iterator[float]:
-    questions: dict[tuple[str, str], Question] = {}
-    for row in rows:
-        key = (row.set, row.qid)
-        if key not in questions:
-            questions[key] = to_question(row)
-        outcome = grader.grade(questions[key], row.answer)
-        assert outcome.grade is not None
-        yield outcome.grade.score / 100.0
-
-
-BANDS = ("high", "mid", "low")
-
-
-def ordering(scores: Sequence[float], gold: Sequence[float]) -> dict[str, Any]:
-    """Mean offline score of answers in the gold bands high (>= .8), mid, low (< .4).
-
-    ``ok`` says whether the means fall from band to band (empty bands are skipped).
-    """
-    bands: dict[str, list[float]] = {band: [] for band in BANDS}
-    for s, g in zip(scores, gold, strict=True):
-        bands["high" if g >= 0.8 else "low" if g < 0.4 else "mid"].append(s)
-    means = {k: round(sum(v) / len(v), 3) if v else None for k, v in bands.items()}
-    present = [m for m in means.values() if m is not None]
-    result: dict[str, Any] = dict(means)
-    result["n"] = {k: len(v) for k, v in bands.items()}
-    result["ok"] = all(a > b for a, b in pairwise(present))
-    return result
-
-
-def format_ordering(o: dict[str, Any]) -> str:
-    shown = " > ".join("-" if o[b] is None else f"{o[b]:.2f}" for b in BANDS)
-    return f"{shown} {'yes' if o['ok'] else 'NO'}"
-
-
-def rounded(value: float) -> float | None:
-    """Three decimals; None for an undefined correlation (JSON has no NaN)."""
-    return None if math.isnan(value) else round(value, 3)
-
-
-def fmt(value: float | None, width: int) -> str:
-    return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
-
-
-def evaluate(rows: Sequence[Row], grader: OfflineGrader) -> dict[str, Any]:
-    gold = [r.gold for r in rows]
-    base = tfidf_cosines(rows)
-    started = time.perf_counter()
-    mine = list(offline_scores(grader, rows))
-    elapsed = time.perf_counter() - started
-    held = [i for i, r in enumerate(rows) if is_held_out(r)]
-
-    def stats(idx: Sequence[int]) -> dict[str, float | None]:
-        g = [gold[i] for i in idx]
-        b = [base[i] for i in idx]
-        m = [mine[i] for i in idx]
-        return {
-            "n": len(idx),
-            "baseline_pearson": rounded(pearson(b, g)),
-            "baseline_spearman": rounded(spearman(b, g)),
-            "offline_pearson": rounded(pearson(m, g)),
-            "offline_spearman": rounded(spearman(m, g)),
-        }
-
+def run_set(path: Path, scratch: Path, replicates: int, seed: int) -> dict[str, Any]:
+    rows = read_scored(open_scored(path))
+    name = path.name.removesuffix(".jsonl").removesuffix("-dev")
+    scores, resolved, ms = grade_offline(path, rows, scratch / f"{name}.offline.jsonl")
+    questions = question_keys(rows, resolved)
+    baseline = tfidf_cosines(rows)
+    offline = evaluate(
+        rows, scores, questions, file=str(path), grader="offline", replicates=replicates,
+        seed=seed, other=baseline, other_file="tf-idf",
+    )  # fmt: skip
+    base = evaluate(
+        rows, baseline, questions, file=str(path), grader="tf-idf baseline",
+        replicates=replicates, seed=seed,
+    )  # fmt: skip
+    print(f"{name}: {offline.result.n} answers, {offline.result.questions} questions,"
+          f" scale 0-{offline.scale.maximum:g}, {ms:.2f} ms/answer")  # fmt: skip
+    print(line("offline", offline))
+    print(line("tf-idf", base))
+    if offline.human is not None:
+        h = offline.human.figures
+        print(f"  {'humans':<9} r {show(h['pearson'].value)}  QWK {show(h['qwk'].value)}"
+              f"  MAE {show(h['mae'].value)}  (score1 vs score2)")  # fmt: skip
+    c = offline.comparison
+    if c is not None:
+        for k in ("pearson", "mae"):
+            d = c.difference[k]
+            if d.value is not None:
+                ci = f" [{d.ci[0]:+.3f},{d.ci[1]:+.3f}]" if d.ci else ""
+                print(f"  offline - tf-idf {k}: {d.value:+.3f}{ci}")
+    held = (held_out_pearson(rows, scores, name), held_out_pearson(rows, baseline, name))
+    print(f"  held-out questions: offline r {show(held[0])}, tf-idf r {show(held[1])}\n")
     return {
-        "all": stats(range(len(rows))),
-        "held_out": stats(held),
-        "held_out_questions": sorted({rows[i].qid for i in held}),
-        "ordering": ordering(mine, gold),
-        "ms_per_answer": round(1000 * elapsed / max(len(rows), 1), 3),
+        "offline": offline.as_json(),
+        "baseline": base.as_json(),
+        "held_out_pearson": {"offline": held[0], "baseline": held[1]},
+        "ms_per_answer": round(ms, 3),
     }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("dir", nargs="?", type=Path, default=None)
-    parser.add_argument("--data", type=Path, default=None, help="directory of *-dev.jsonl")
+    parser.add_argument("files", nargs="*", type=Path, help="scored JSONL files")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory of *-dev.jsonl")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    data_dir: Path = args.data or args.dir or DEFAULT_DATA
-    files = sorted(data_dir.glob("*.jsonl"))
+    files: list[Path] = args.files or sorted(args.data.glob("*-dev.jsonl"))
     if not files:
-        print(f"No *.jsonl files in {data_dir}; pass --data DIR.", file=sys.stderr)
+        print(f"No *-dev.jsonl files in {args.data}; pass --data DIR or files.", file=sys.stderr)
         return 2
-    grader = OfflineGrader()
-    results: dict[str, Any] = {"data": str(data_dir), "grader": grader.info.model_dump()}
-    header = (
-        f"{'set':<12}{'n':>6}  {'base r':>7}{'base rho':>9}  {'off r':>7}{'off rho':>8}"
-        f"  | held-out {'n':>5}{'base r':>8}{'base rho':>9}{'off r':>7}{'off rho':>8}"
-        f"  | ordering high>mid>low"
-    )
-    print(header)
-    print("-" * len(header))
-    for path in files:
-        rows = load_rows(path)
-        name = rows[0].set if rows else path.stem
-        result = evaluate(rows, grader)
-        results[name] = result
-        a, h = result["all"], result["held_out"]
-        print(
-            f"{name:<12}{a['n']:>6}  {fmt(a['baseline_pearson'], 7)}"
-            f"{fmt(a['baseline_spearman'], 9)}  {fmt(a['offline_pearson'], 7)}"
-            f"{fmt(a['offline_spearman'], 8)}  | held-out {h['n']:>5}"
-            f"{fmt(h['baseline_pearson'], 8)}{fmt(h['baseline_spearman'], 9)}"
-            f"{fmt(h['offline_pearson'], 7)}{fmt(h['offline_spearman'], 8)}"
-            f"  | {format_ordering(result['ordering'])}"
-            f"  ({result['ms_per_answer']:.2f} ms/answer)"
-        )
+    results: dict[str, Any] = {"bootstrap": args.bootstrap, "seed": args.seed}
+    with tempfile.TemporaryDirectory(prefix="agreement-") as scratch:
+        for path in files:
+            results[path.stem] = run_set(path, Path(scratch), args.bootstrap, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False)
     args.out.write_text(text + "\n", encoding="utf-8")
-    print(f"\nwrote {args.out}")
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -103,6 +103,7 @@ class InputRow:
     key_points: tuple[str, ...] | None = None
     candidate: str | None = None
     id: str | None = None
+    extra: tuple[tuple[str, object], ...] = ()  # the columns named by InputReader(keep=...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +193,9 @@ class InputReader:
         fmt: str = "auto",
         columns: ColumnMap | None = None,
         encoding: str = DEFAULT_ENCODING,
+        keep: tuple[str, ...] = (),
     ) -> None:
-        self.path = path
+        self.path, self.keep = path, keep
         self.source = str(path)
         if not path.exists():
             raise InputError(f"{path}: no such file; check the path.")
@@ -516,6 +518,7 @@ class InputReader:
             key_points=key_points,
             candidate=fields["candidate"],
             id=ident,
+            extra=tuple((name, values[name]) for name in self.keep if name in values),
         )
 
 

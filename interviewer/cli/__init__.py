@@ -13,6 +13,7 @@ import typer
 from interviewer.cli import (
     bank_cmd,
     endpoints_cmd,
+    eval_cmd,
     grade_cmd,
     history_cmd,
     mock_cmd,
@@ -28,7 +29,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for _module in (practice_cmd, mock_cmd, bank_cmd, grade_cmd, history_cmd, endpoints_cmd):
+for _module in (practice_cmd, mock_cmd, bank_cmd, grade_cmd, eval_cmd, history_cmd, endpoints_cmd):
     _module.register(app)
 
 
