@@ -2,10 +2,11 @@
 
 Measures `interviewer bank list` (output to a pipe, warm bank index), `interviewer --help`
 and the start of an offline `practice` session (ended at once by end of input), next to a
-minimal typer app whose one command prints a line. The commands are timed in turn, run
-after run, so a change in the load of a shared machine affects them all alike; a round is
-``--runs`` such turns and gives each command's median and its ratio to the floor. Several
-rounds show how much the ratios move. Writes JSON to benchmarks/results/startup.json.
+minimal typer app whose one command prints a line (the floor) and that app's own --help.
+The commands are timed in turn, run after run, so a change in the load of a shared machine
+affects them all alike; a round is ``--runs`` such turns and gives each command's median
+and its ratio to the floor. Several rounds show how much the ratios move. Writes JSON to
+benchmarks/results/startup.json.
 
     python benchmarks/startup.py [--runs 31] [--rounds 3]
 
@@ -105,6 +106,8 @@ def main() -> None:
         minimal.write_text(MINIMAL, encoding="utf-8")
         commands = {
             FLOOR: ([sys.executable, str(minimal)], ""),
+            # What typer's own rich help costs, for comparison with `interviewer --help`.
+            "minimal typer app --help": ([sys.executable, str(minimal), "--help"], ""),
             "bank list": ([*cli, "bank", "list"], ""),
             "--help": ([*cli, "--help"], ""),
             "practice (offline start)": ([*cli, "practice", "--grader", "offline"], ""),
