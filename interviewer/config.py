@@ -137,14 +137,16 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the config file atomically (it never holds a secret)."""
     import tomli_w
 
+    from interviewer.files import write_atomic
+
     path = path or config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = config.model_dump(exclude_none=True, exclude_defaults=False)
     for profile in data.get("endpoints", {}).values():
         profile.pop("name", None)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        write_atomic(path, tomli_w.dumps(data))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot save the config ({exc.strerror}).") from None
     return path
 
 

@@ -111,6 +111,20 @@ def test_duplicate_ids_across_banks(tmp_path):
         load_library([tmp_path])
 
 
+def test_duplicate_bank_ids_name_both_files(tmp_path):
+    first = write(
+        tmp_path, GOOD_HEADER + "  - id: q1\n    question: What?\n    reference: This.\n", "a.yaml"
+    )
+    second = write(
+        tmp_path, GOOD_HEADER + "  - id: q2\n    question: Why?\n    reference: That.\n", "b.yaml"
+    )
+    with pytest.raises(BankError) as raised:
+        load_library([tmp_path])
+    assert str(raised.value) == (
+        f"{second}: bank id 'b' is already used by {first}; give one of them another id."
+    )
+
+
 def test_non_utf8_file_says_how_to_fix(tmp_path):
     path = tmp_path / "latin.yaml"
     path.write_bytes((GOOD_HEADER + "  - id: q\n    question: caf\xe9\n").encode("latin-1"))
@@ -189,6 +203,16 @@ def test_bank_import_copies_validates_and_refuses_clashes(isolated_home, tmp_pat
     assert refused.exit_code == 1
     assert "question id 'llm-en-41' is already used" in refused.output
     assert not (isolated_home / "banks" / "other.yaml").exists()
+
+    same_id = write(tmp_path, GOOD_HEADER.replace("id: b", "id: llm-en") + (
+        "  - id: fresh-1\n    question: What?\n    reference: This.\n"
+    ), "same-id.yaml")  # fmt: skip
+    refused = runner.invoke(app, ["bank", "import", str(same_id)])
+    assert refused.exit_code == 1
+    assert "bank id 'llm-en' is already used by" in refused.output
+    assert "give the bank another id" in refused.output
+    # Nothing but the one import is left in the banks directory: no copy, no temporary file.
+    assert sorted(p.name for p in (isolated_home / "banks").iterdir()) == ["mine.yaml"]
 
     broken = write(tmp_path, GOOD_HEADER + "  - id: q\n", "broken.yaml")
     bad = runner.invoke(app, ["bank", "import", str(broken)])

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -19,7 +20,7 @@ from interviewer.cli import app
 from interviewer.config import bank_paths as config_bank_paths
 from interviewer.config import builtin_bank_dir, config_path, home_dir, load_config
 from interviewer.errors import BankError
-from interviewer.ui.bank import format_rows, plain_colour, print_rows, terminal_width
+from interviewer.ui.bank import Row, banks_line, plain_rows, print_rows, terminal_width, wants_plain
 from interviewer.ui.console import THEME
 
 DATA = Path(__file__).parent / "data" / "bank"
@@ -227,67 +228,113 @@ def test_cli_list_uses_filters_and_reports_unknown_bank(user_bank):
     assert "Unknown bank 'Mine'" in bad.output
 
 
-@pytest.mark.parametrize("width", [60, 72, 80, 91, 100, 120, 160, 250])
-@pytest.mark.parametrize("colour", [False, True])
-@pytest.mark.parametrize("which", ["all", "first", "zh"])
-def test_fast_table_writes_what_rich_writes(width, colour, which):
+def bundled_rows(bank: str | None = None) -> tuple[list[tuple[str, int]], list[Row]]:
     index = load_index([builtin_bank_dir()])
-    picked = {
-        "all": index.questions,
-        "first": index.questions[:2],
-        "zh": [q for q in index.questions if q.bank == "llm-zh"],
-    }[which]
     banks = [(b.id, b.question_count) for b in index.banks]
-    rows = [(q.id, q.bank, q.topic, q.difficulty, q.first_line) for q in picked]
-    fast = format_rows(banks, rows, width=width, colour=colour)
+    rows = [
+        (q.id, q.bank, q.topic, q.difficulty, q.first_line)
+        for q in index.questions
+        if bank is None or q.bank == bank
+    ]
+    return banks, rows
+
+
+def column_starts(line: str) -> list[int]:
+    """Where (in terminal cells) each plain column after the first begins."""
+    starts, used, previous = [], 0, ""
+    for i, char in enumerate(line):
+        if char != " " and line[i - 2 : i] == "  " and i >= 2:
+            starts.append(used)
+        used += cell_len(char)
+        previous = char
+    assert previous != " ", "a plain line has no trailing blanks"
+    return starts
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 160])
+@pytest.mark.parametrize("bank", [None, "llm-zh", "llm-handbook-zh"])
+def test_plain_columns_align_in_terminal_cells(width, bank):
+    banks, rows = bundled_rows(bank)
+    lines = plain_rows(banks, rows, width=width).splitlines()
+    assert lines[0] == f"{len(rows)} question(s)"
+    assert lines[1].split() == ["id", "bank", "topic", "level", "question"]
+    assert lines[-1] == "Banks: " + ", ".join(f"{b} ({n})" for b, n in banks)
+    body = lines[2:-1]
+    assert [line.split()[0] for line in body] == [r[0] for r in rows]
+    header_starts = column_starts(lines[1])
+    assert len(header_starts) == 4
+    for line in body:
+        # A CJK character takes two cells: columns line up on screen, not in characters.
+        assert column_starts(line)[:4] == header_starts, line
+        assert cell_len(line) <= max(width, header_starts[3] + 20)
+
+
+def test_plain_columns_pad_wide_characters_by_their_cells():
+    rows: list[Row] = [
+        ("q-1", "b", "微调", "easy", "一?"),
+        ("q-2", "b", "training", "hard", "Two?"),
+    ]
+    lines = plain_rows([("b", 2)], rows, width=80).splitlines()
+    # "微调" is two characters but four cells wide: four blanks pad it to the eight of "training".
+    assert lines[2] == "q-1  b     微调      easy    一?"
+    assert lines[3] == "q-2  b     training  hard    Two?"
+
+
+def test_plain_rows_cut_long_questions_and_keep_short_ones():
+    rows: list[Row] = [
+        ("q-1", "b", "t", "easy", "Short?"),
+        ("q-2", "b", "t", "hard", "为什么需要对大模型进行微调?" * 6),
+    ]
+    lines = plain_rows([("b", 2)], rows, width=60).splitlines()
+    assert lines[2].endswith("Short?")
+    assert lines[3].endswith("…")
+    assert cell_len(lines[3]) <= 60
+    assert "为什么需要对大模型" in lines[3]
+
+
+def test_rich_table_shows_every_row_and_the_banks_line():
+    banks, rows = bundled_rows("llm-zh")
     buffer = io.StringIO()
-    reference = Console(
-        file=buffer,
-        width=width,
-        theme=THEME,
-        highlight=False,
-        force_terminal=colour,
-        color_system="256" if colour else None,
-    )
-    print_rows(reference, banks, rows)
-    assert fast == buffer.getvalue()
+    console = Console(file=buffer, width=100, theme=THEME, highlight=False)
+    print_rows(console, banks, rows)
+    text = buffer.getvalue()
+    assert text.startswith(f"{len(rows)} question(s)")
+    assert "┏" in text
+    assert all(row[0] in text for row in rows)
+    assert all(cell_len(line) <= 100 for line in text.splitlines())
+    assert text.splitlines()[-1] == banks_line(banks)
 
 
-def test_fast_table_leaves_narrow_terminals_and_long_footers_to_rich():
-    rows = [("a-very-long-question-id-0001", "bank", "topic", "easy", "What?")]
-    assert format_rows([("bank", 1)], rows, width=12, colour=False) is None
-    many = [(f"bank-{i}", 1) for i in range(30)]
-    assert format_rows(many, rows, width=100, colour=False) is None
-    assert format_rows(many[:1], rows, width=100, colour=False) is not None
-
-
-def test_squeezed_table_keeps_ids_whole():
-    rows = [("a-very-long-question-id-0001", "bank", "topic", "easy", "What is a closure? " * 5)]
-    text = format_rows([("bank", 1)], rows, width=60, colour=False)
-    assert text is not None
-    assert "a-very-long-question-id-0001" in text
-    assert all(len(line) <= 60 for line in text.splitlines())
-
-
-def test_colour_detection_defers_unusual_settings_to_rich():
+def test_plain_output_only_when_not_a_terminal():
     piped = io.StringIO()
-    assert plain_colour(piped, {}) is False
-    assert plain_colour(piped, {"FORCE_COLOR": "1"}) is None
-    assert plain_colour(piped, {"NO_COLOR": "1"}) is None
+    assert wants_plain(piped, {}) is True
+    assert wants_plain(piped, {"FORCE_COLOR": "1"}) is False
+    assert wants_plain(piped, {"TTY_COMPATIBLE": "1"}) is False
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    assert plain_colour(Terminal(), {"TERM": "xterm-256color"}) is True
-    assert plain_colour(Terminal(), {"TERM": "xterm", "COLORTERM": "truecolor"}) is True
-    assert plain_colour(Terminal(), {"TERM": "xterm"}) is None
-    assert plain_colour(Terminal(), {"TERM": "dumb"}) is None
+    assert wants_plain(Terminal(), {}) is False
+    assert wants_plain(Terminal(), {"NO_COLOR": "1"}) is False
 
 
 def test_terminal_width_prefers_columns(monkeypatch):
     assert terminal_width({"COLUMNS": "133"}) == 133
     assert terminal_width({"COLUMNS": "wide"}) > 0
+
+
+def test_cli_list_writes_plain_columns_to_a_pipe(user_bank):
+    result = CliRunner().invoke(app, ["bank", "list", "--bank-dir", str(user_bank)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "│" not in result.output
+    assert lines[0].endswith("question(s)")
+    mine = [line.split() for line in lines if line.startswith("mine-")]
+    assert [m[:4] for m in mine] == [
+        ["mine-1", "mine", "Python", "easy"],
+        ["mine-2", "mine", "runtime", "hard"],
+    ]
 
 
 def test_cli_options_are_still_coerced_when_given(user_bank, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -125,3 +126,30 @@ def test_endpoint_without_a_profile_is_named_after_its_host(monkeypatch):
     profile = resolve_endpoint(Config())
     assert profile is not None
     assert profile.name == "127.0.0.1:8765"
+
+
+def test_two_concurrent_saves_leave_one_whole_config(isolated_home):
+    """Two writers at once: neither fails, and the file is one of the two, never a mix."""
+    configs = [
+        Config(default_endpoint=name, bank_dirs=[f"/banks/{name}-{i}" for i in range(200)])
+        for name in ("first", "second")
+    ]
+    barrier = threading.Barrier(len(configs))
+    errors: list[BaseException] = []
+
+    def save_often(config: Config) -> None:
+        barrier.wait()
+        try:
+            for _ in range(100):
+                save_config(config)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_often, args=(c,)) for c in configs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert load_config() in configs
+    assert sorted(p.name for p in isolated_home.iterdir()) == ["config.toml"]

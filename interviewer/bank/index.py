@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from interviewer import __version__
-from interviewer.errors import BankError
+from interviewer.bank.selection import Selection, UniqueIds, filter_items, unknown_bank
 from interviewer.paths import bank_files, config_path, home_dir
 from interviewer.paths import bank_paths as _bank_paths
 
@@ -58,8 +57,7 @@ class BankIndex(NamedTuple):
         for bank in self.banks:
             if bank.id == bank_id:
                 return bank
-        known = ", ".join(b.id for b in self.banks) or "none"
-        raise BankError(f"Unknown bank '{bank_id}'. Known banks: {known}.")
+        raise unknown_bank(bank_id, (b.id for b in self.banks))
 
     def filter(
         self,
@@ -69,18 +67,9 @@ class BankIndex(NamedTuple):
         difficulty: str | None = None,
         tag: str | None = None,
     ) -> list[QuestionRow]:
-        """The questions matching every filter that is set, as bank.filter_questions does."""
-
-        def keep(q: QuestionRow) -> bool:
-            if bank and q.bank.lower() != bank.lower():
-                return False
-            if topic and q.topic.lower() != topic.lower():
-                return False
-            if difficulty and q.difficulty != difficulty.lower():
-                return False
-            return not (tag and tag.lower() not in {t.lower() for t in q.tags})
-
-        return [q for q in self.questions if keep(q)]
+        """The questions matching every filter that is set, by the rules of a session."""
+        sel = Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag)
+        return filter_items(self.questions, sel)
 
 
 # --------------------------------------------------------------------------- paths
@@ -127,15 +116,12 @@ def _read_cache(path: Path) -> dict[str, Any]:
 
 def _write_cache(path: Path, files: dict[str, Any]) -> None:
     """Replace the cache atomically; a home we cannot write to just means no cache."""
+    # Imported here: only a cache miss writes, and a hit should not pay for tempfile.
+    from interviewer.files import write_atomic
+
     payload = {"format": CACHE_FORMAT, "version": __version__, "files": files}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps(payload, ensure_ascii=False))
 
 
 def _stamp(file: Path) -> list[int | str]:
@@ -181,8 +167,7 @@ def load_index(paths: Iterable[Path], cache_file: Path | None = None) -> BankInd
     changed = False
     banks: list[BankRow] = []
     questions: list[QuestionRow] = []
-    owner: dict[str, Path] = {}
-    bank_owner: dict[str, Path] = {}
+    ids = UniqueIds()
     for file in bank_files(paths):
         key = str(file.resolve())
         stamp = _stamp(file)
@@ -193,19 +178,8 @@ def load_index(paths: Iterable[Path], cache_file: Path | None = None) -> BankInd
             changed = True
         assert entry is not None
         bank_id = str(entry["bank"]["id"])
-        if bank_id in bank_owner:
-            raise BankError(
-                f"{file}: bank id '{bank_id}' is already used by {bank_owner[bank_id]};"
-                " give one of them another id."
-            )
-        bank_owner[bank_id] = file
+        ids.add(file, bank_id, [q[0] for q in entry["questions"]])
         for qid, topic, difficulty, tags, first_line in entry["questions"]:
-            if qid in owner:
-                raise BankError(
-                    f"{file}: question id '{qid}' is already used in {owner[qid]};"
-                    " question ids must be unique across banks."
-                )
-            owner[qid] = file
             questions.append(QuestionRow(qid, bank_id, topic, difficulty, tuple(tags), first_line))
         count = len(entry["questions"])
         banks.append(BankRow(bank_id, str(entry["bank"]["title"]), count, file))

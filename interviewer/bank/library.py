@@ -21,11 +21,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from interviewer.bank.rubric import DEFAULT_CRITERIA, Criterion
+from interviewer.bank.selection import DIFFICULTIES as DIFFICULTIES  # re-exported
+from interviewer.bank.selection import Selection as Selection  # re-exported for callers
+from interviewer.bank.selection import (
+    UniqueIds,
+    check_difficulty,
+    filter_items,
+    unknown_bank,
+)
 from interviewer.errors import BankError
+from interviewer.files import write_atomic
 from interviewer.paths import bank_files as bank_files  # re-exported for callers
 
 Difficulty = Literal["easy", "medium", "hard"]
-DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
 
@@ -158,8 +166,7 @@ class Library:
         for bank in self.banks:
             if bank.info.id == bank_id:
                 return bank
-        known = ", ".join(b.info.id for b in self.banks) or "none"
-        raise BankError(f"Unknown bank '{bank_id}'. Known banks: {known}.")
+        raise unknown_bank(bank_id, (b.info.id for b in self.banks))
 
 
 # --------------------------------------------------------------------------- loading
@@ -284,23 +291,10 @@ def load_bank_file(path: Path) -> Bank:
 def load_library(paths: Iterable[Path]) -> Library:
     """Load every bank under ``paths``; bank ids and question ids must be unique overall."""
     library = Library()
-    owner: dict[str, Path] = {}
-    bank_owner: dict[str, Path] = {}
+    ids = UniqueIds()
     for file in bank_files(paths):
         bank = load_bank_file(file)
-        if bank.info.id in bank_owner:
-            raise BankError(
-                f"{file}: bank id '{bank.info.id}' is already used by {bank_owner[bank.info.id]};"
-                " give one of them another id."
-            )
-        bank_owner[bank.info.id] = file
-        for q in bank.questions:
-            if q.id in owner:
-                raise BankError(
-                    f"{file}: question id '{q.id}' is already used in {owner[q.id]};"
-                    " question ids must be unique across banks."
-                )
-            owner[q.id] = file
+        ids.add(file, bank.info.id, [q.id for q in bank.questions])
         library.banks.append(bank)
     return library
 
@@ -319,66 +313,31 @@ def import_bank(source: Path, library: Library, dest_dir: Path, *, replace: bool
         raise BankError(
             f"Bank '{bank.info.id}' is already imported ({dest}); pass --replace to overwrite it."
         )
-    others = [b for b in library.banks if b.path.resolve() != previous]
-    for other in others:
-        if other.info.id == bank.info.id:
-            raise BankError(
-                f"{source}: bank id '{bank.info.id}' is already used by {other.path};"
-                " give the bank another id."
-            )
-    taken = {q.id: b.path for b in others for q in b.questions}
-    for q in bank.questions:
-        if q.id in taken:
-            raise BankError(
-                f"{source}: question id '{q.id}' is already used in {taken[q.id]};"
-                " question ids must be unique across banks."
-            )
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".yaml.tmp")
-    tmp.write_bytes(source.read_bytes())
-    tmp.replace(dest)
+    ids = UniqueIds()
+    for other in library.banks:
+        if other.path.resolve() != previous:
+            ids.add(other.path, other.info.id, [q.id for q in other.questions])
+    ids.add(source, bank.info.id, [q.id for q in bank.questions], fix="give the bank another id")
+    try:
+        write_atomic(dest, source.read_bytes())
+    except OSError as exc:
+        raise BankError(f"{dest}: cannot write the imported bank ({exc.strerror}).") from None
     return dest
 
 
 # --------------------------------------------------------------------------- selection
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Filters and ordering for picking questions."""
-
-    bank: str | None = None
-    topic: str | None = None
-    difficulty: str | None = None
-    tag: str | None = None
-    count: int | None = None
-    shuffle: bool = False
-    seed: int | None = None
-
-
 def filter_questions(questions: Iterable[Question], sel: Selection) -> list[Question]:
     """Return the questions matching every filter that is set (case-insensitive)."""
-
-    def keep(q: Question) -> bool:
-        if sel.bank and q.bank.lower() != sel.bank.lower():
-            return False
-        if sel.topic and q.topic.lower() != sel.topic.lower():
-            return False
-        if sel.difficulty and q.difficulty != sel.difficulty.lower():
-            return False
-        return not (sel.tag and sel.tag.lower() not in {t.lower() for t in q.tags})
-
-    return [q for q in questions if keep(q)]
+    return filter_items(questions, sel)
 
 
 def select_questions(library: Library, sel: Selection) -> list[Question]:
     """Pick questions for a session; raise BankError when the filters match nothing."""
     if sel.bank:
         library.bank(sel.bank)
-    if sel.difficulty and sel.difficulty.lower() not in DIFFICULTIES:
-        raise BankError(
-            f"Unknown difficulty '{sel.difficulty}'; use one of {', '.join(DIFFICULTIES)}."
-        )
+    check_difficulty(sel.difficulty)
     chosen = filter_questions(library.questions, sel)
     if not chosen:
         raise BankError(

@@ -2,64 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
 from interviewer.cli.common import handle_errors
 
 if TYPE_CHECKING:
     from interviewer.bank.library import Library
 
-
-class _DeferredCoercion:
-    """Build typer's value coercion for an option only when the option was given a value.
-
-    Typer builds a pydantic adapter for every option of a command before it looks at the
-    values; for `bank list`, where every filter is usually unset, that costs more than the
-    listing itself. An unset option gets the value typer's own coercion gives it.
-    """
-
-    def __init__(self, descriptor: Any) -> None:
-        self._descriptor = descriptor
-        self._real: Any = None
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        if value is None:
-            return () if param.multiple or param.nargs == -1 else None
-        if self._real is None:
-            from typer._coercion import build_runtime_param
-
-            self._real = build_runtime_param(self._descriptor)
-        return self._real.coerce(value, param=param, ctx=ctx)
-
-
-def _defer_coercion(params: Iterable[Any]) -> None:
-    # Only for typer versions that coerce through a lazily built runtime parameter.
-    for param in params:
-        descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is not None and getattr(param, "_runtime_param", False) is None:
-            param._runtime_param = _DeferredCoercion(descriptor)
-
-
-class _FastGroup(TyperGroup):
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        _defer_coercion(self.get_params(ctx))
-        return super().parse_args(ctx, args)
-
-
-class _FastCommand(TyperCommand):
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        _defer_coercion(self.get_params(ctx))
-        return super().parse_args(ctx, args)
-
-
-bank_app = typer.Typer(
-    help="Browse and validate question banks.", no_args_is_help=True, cls=_FastGroup
-)
+bank_app = typer.Typer(help="Browse and validate question banks.", no_args_is_help=True)
 
 BankDirOption = Annotated[
     list[Path] | None,
@@ -83,7 +36,7 @@ def _library(bank_dir: list[Path] | None) -> Library:
     return load_library(bank_paths(load_config(), bank_dir))
 
 
-@bank_app.command("list", cls=_FastCommand)
+@bank_app.command("list")
 @handle_errors
 def list_questions(
     bank: Annotated[str | None, typer.Option(help="Only this bank id.")] = None,

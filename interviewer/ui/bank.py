@@ -1,10 +1,8 @@
 """Rendering of bank listings, single questions and validation results.
 
-`bank list` is run often and should start about as fast as the CLI itself, so its table is
-drawn without building rich renderables whenever the output is plain or a common colour
-terminal: the fast path writes the very bytes rich would (tests compare the two) and hands
-every other case (other encodings and colour systems, forced colour, a table wider than the
-terminal) to rich.
+`bank list` draws a rich table on a terminal. When its output goes to a pipe or a file it
+prints plain aligned columns instead: nothing there shows colour or box lines, and leaving
+out rich's console and table keeps the command about as quick to start as the CLI itself.
 """
 
 from __future__ import annotations
@@ -24,14 +22,12 @@ if TYPE_CHECKING:
 
 Row = tuple[str, str, str, str, str]
 HEADERS = ("id", "bank", "topic", "level", "question")
-# SGR codes of the theme styles used here (ui/console.py), as rich writes them for a
-# 256-colour or true-colour terminal.
-ACCENT, MUTED, HEADER, TITLE = "36", "38;5;244", "1", "3"
-COLUMN_STYLES = (ACCENT, MUTED, "", "", "")
-# Rich's HEAVY_HEAD box: top, header row, header rule, body row, bottom.
-TOP, HEAD, RULE, BODY, BOTTOM = "┏━┳┓", "┃┃┃", "┡━╇┩", "│││", "└─┴┘"
-# Settings that change what rich writes; when one is set, rich draws the table itself.
-RICH_ENV = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE")
+# The level column is as wide as its longest value ("medium") even when no row has it.
+LEVEL_WIDTH = 6
+# A question is never cut shorter than this many terminal cells.
+MIN_QUESTION_CELLS = 20
+# What lies between two plain columns.
+GAP = "  "
 
 
 def render_question_list(library: Library, questions: list[Question]) -> None:
@@ -55,47 +51,32 @@ def _render_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
 
         err_console.print("[warn]No question matches these filters.[/warn]")
         return
-    stream = sys.stdout
-    colour = plain_colour(stream, os.environ)
-    text = None
-    if colour is not None:
-        text = format_rows(banks, rows, width=terminal_width(os.environ), colour=colour)
-    if text is None:
-        from interviewer.ui.console import console
+    if wants_plain(sys.stdout, os.environ):
+        sys.stdout.write(plain_rows(banks, rows, width=terminal_width(os.environ)))
+        sys.stdout.flush()
+        return
+    from interviewer.ui.console import console
 
-        print_rows(console, banks, rows)
-    else:
-        stream.write(text)
-        stream.flush()
+    print_rows(console, banks, rows)
 
 
-def plain_colour(stream: TextIO, environ: Mapping[str, str]) -> bool | None:
-    """Whether the fast path writes colour (True) or not (False); None: leave it to rich.
+def wants_plain(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Whether the listing is written as plain columns: output that is not a terminal.
 
-    Mirrors rich's own detection for the cases the fast path covers: a non-terminal gets no
-    colour; a terminal gets colour when rich would pick 256 or true colours.
+    FORCE_COLOR and TTY_COMPATIBLE=1 make rich treat any output as a terminal; then the
+    table is drawn by rich as well, so a pager that shows colours gets the usual look.
     """
-    if sys.platform == "win32" or any(name in environ for name in RICH_ENV):
-        return None
-    if not (getattr(stream, "encoding", None) or "utf-8").lower().startswith("utf"):
-        return None
+    if environ.get("FORCE_COLOR") or environ.get("TTY_COMPATIBLE") == "1":
+        return False
     isatty = getattr(stream, "isatty", None)
     try:
-        terminal = bool(isatty()) if isatty is not None else False
-    except ValueError:
-        return None
-    if not terminal:
-        return False
-    term = environ.get("TERM", "").strip().lower()
-    if term in ("dumb", "unknown"):
-        return None
-    if environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
+        return not (isatty is not None and isatty())
+    except ValueError:  # a closed stream
         return True
-    return True if term.rpartition("-")[2] in ("256color", "kitty") else None
 
 
 def terminal_width(environ: Mapping[str, str]) -> int:
-    """The console width as rich computes it: $COLUMNS, else the terminal's, else 80."""
+    """The line width rich would use: $COLUMNS, else the terminal's, else 80."""
     columns = environ.get("COLUMNS")
     if columns is not None and columns.isdigit():
         return int(columns) or 80
@@ -107,128 +88,64 @@ def terminal_width(environ: Mapping[str, str]) -> int:
     return 80
 
 
-def _room(rows: Sequence[Row], width: int) -> tuple[list[int], int]:
-    """Minimum widths of the first four columns and the cells left for the question."""
-    widths = [max(len(r[i]) for r in rows) for i in range(3)] + [6]
-    # One line per question: the text is cut to the room left by the other columns
-    # (measured in terminal cells, so CJK text is cut correctly), at least 20 cells.
-    room = max(20, width - sum(widths) - 3 * (len(widths) + 1) - 1)
-    return widths, room
+def question_room(widths: Sequence[int], width: int, overhead: int) -> int:
+    """The cells left for the question on a ``width``-cell line, at least MIN_QUESTION_CELLS.
+
+    ``widths`` are the first four columns' widths, ``overhead`` the cells that borders,
+    padding and gaps take. One line per question: a longer one is cut to this room.
+    """
+    return max(MIN_QUESTION_CELLS, width - sum(widths) - overhead)
 
 
-def format_rows(
-    banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: int, colour: bool
-) -> str | None:
-    """The question table exactly as :func:`print_rows` draws it, or None to let rich draw.
+def banks_line(banks: Sequence[tuple[str, int]]) -> str:
+    """The line under the listing naming every loaded bank and its size."""
+    return "Banks: " + ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
 
-    Column widths follow rich's table layout for unwrappable columns: each column is as wide
-    as its widest cell (at least its minimum); a table wider than the terminal is reduced
-    evenly, the first four columns grow back to their minimum, and the console crops the
-    lines that are still too long.
+
+def plain_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: int) -> str:
+    """The listing as plain text: a title, aligned columns and the banks line.
+
+    Columns are aligned in terminal cells (a CJK character takes two), and the question is
+    cut with an ellipsis to fit ``width`` like the table cuts it.
     """
     from rich.cells import cell_len, set_cell_size
 
-    widths, room = _room(rows, width)
-    cells: list[list[str]] = []
-    for row in rows:
-        first = row[4]
-        if cell_len(first) > room:
-            first = set_cell_size(first, room - 1) + "…"
-        cells.append([*row[:4], first])
-    minimums: list[int | None] = [*widths, None]
-    limit = width - (len(HEADERS) + 1)  # the room inside the borders
-    natural = [
-        max(cell_len(header), *(cell_len(c[i]) for c in cells)) + 2
-        for i, header in enumerate(HEADERS)
-    ]
+    widths = [max(cell_len(text) for text in [HEADERS[i], *(r[i] for r in rows)]) for i in range(4)]
+    widths[3] = max(widths[3], LEVEL_WIDTH)
+    room = question_room(widths, width, len(GAP) * len(widths))
 
-    def measure(i: int, room_i: int) -> int:
-        if room_i < 1:
-            return 0
-        size = min(natural[i], room_i) if room_i > 2 else room_i
-        minimum = minimums[i]
-        return size if minimum is None else max(size, minimum + 2)
+    def line(cells: Sequence[str]) -> str:
+        question = cells[4]
+        if cell_len(question) > room:
+            question = set_cell_size(question, room - 1).rstrip() + "…"
+        padded = [
+            text + " " * (size - cell_len(text))
+            for text, size in zip(cells[:4], widths, strict=True)
+        ]
+        return GAP.join([*padded, question])
 
-    columns = [measure(i, limit) for i in range(len(HEADERS))]
-    if sum(columns) > limit:
-        excess, remaining, reduced = sum(columns) - limit, len(columns), []
-        for value in columns:
-            cut = min(value, round(excess / remaining)) if value else 0
-            excess, remaining = excess - cut, remaining - (1 if value else 0)
-            reduced.append(value - cut)
-        columns = [measure(i, room_i) for i, room_i in enumerate(reduced)]
-    if min(columns) < 3:
-        return None  # a terminal this narrow is rare; rich handles it.
-    listed = ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
-    footer = f"Banks: {listed}"
-    if cell_len(footer) > width:
-        return None  # rich wraps a long footer at word boundaries.
-    table_width = sum(columns) + len(columns) + 1
-
-    def fit(text: str, size: int) -> str:
-        return set_cell_size(text, size - 1) + "…" if cell_len(text) > size else text
-
-    Segments = list[tuple[str, str]]
-
-    def line(box: str, values: Sequence[str], styles: Sequence[str]) -> Segments:
-        segments: Segments = [(box[0], "")]
-        for i, (value, size, code) in enumerate(zip(values, columns, styles, strict=True)):
-            if i:
-                segments.append((box[1], ""))
-            inner = set_cell_size(fit(value, size - 2), size - 2)
-            segments += [(" ", code), (inner, code), (" ", code)]
-        return [*segments, (box[2], "")]
-
-    def rule(box: str) -> Segments:
-        return [(box[0] + box[2].join(box[1] * size for size in columns) + box[3], "")]
-
-    def render(segments: Segments) -> str:
-        if table_width <= width:  # nothing to crop: skip measuring every segment
-            return "".join(
-                f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text
-                for text, code in segments
-            )
-        # The console crops a line longer than the terminal, segment by segment.
-        out, used = [], 0
-        for text, code in segments:
-            size = cell_len(text)
-            if used + size >= width:
-                text = set_cell_size(text, width - used)
-                out.append(f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text)
-                break
-            out.append(f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text)
-            used += size
-        return "".join(out)
-
-    title = f"{len(rows)} question(s)"
-    lines = [[(set_cell_size(title, table_width), TITLE)], rule(TOP)]
-    lines.append(line(HEAD, HEADERS, [HEADER] * len(HEADERS)))
-    lines.append(rule(RULE))
-    lines.extend(line(BODY, row, COLUMN_STYLES) for row in cells)
-    lines.append(rule(BOTTOM))
-    lines.append([(footer, MUTED)])
-    return "\n".join(render(segments) for segments in lines) + "\n"
+    lines = [f"{len(rows)} question(s)", line(HEADERS), *(line(row) for row in rows)]
+    return "\n".join([*lines, banks_line(banks)]) + "\n"
 
 
 def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
-    """Draw the question table with rich (the reference look of the fast path)."""
+    """Draw the question table with rich, then the banks line."""
     from rich.table import Table
     from rich.text import Text
 
-    widths, room = _room(rows, console.width)
+    widths = [max(len(r[i]) for r in rows) for i in range(3)] + [LEVEL_WIDTH]
+    # Each column has a cell of padding either side and a border on its left, plus one.
+    room = question_room(widths, console.width, 3 * len(HEADERS) + 1)
     table = Table(title=f"{len(rows)} question(s)", title_justify="left")
-    for name, width, style in zip(
-        ("id", "bank", "topic", "level"), widths, ("accent", "muted", "", ""), strict=True
-    ):
-        table.add_column(name, style=style, no_wrap=True, min_width=width)
-    table.add_column("question", no_wrap=True)
+    for name, size, style in zip(HEADERS[:4], widths, ("accent", "muted", "", ""), strict=True):
+        table.add_column(name, style=style, no_wrap=True, min_width=size)
+    table.add_column(HEADERS[4], no_wrap=True)
     for qid, bank, topic, difficulty, first_line in rows:
         text = Text(first_line)
         text.truncate(room, overflow="ellipsis")
         table.add_row(qid, bank, topic, difficulty, text)
     console.print(table)
-    listed = ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
-    console.print(f"[muted]Banks: {listed}[/muted]")
+    console.print(banks_line(banks), style="muted", markup=False)
 
 
 def render_question(q: Question) -> None:
