@@ -127,7 +127,7 @@ def add(
 def list_endpoints() -> None:
     """List the configured endpoints (keys are never shown, only where they come from)."""
     from interviewer.config import load_config
-    from interviewer.grading.llm_grader import remembered_contract
+    from interviewer.grading.endpoint_state import remembered_contract
     from interviewer.ui.endpoints import render_profiles
 
     config = load_config()
@@ -175,7 +175,7 @@ def check(
     """Probe an endpoint: reachable, model present, which output contract works, latency."""
     from interviewer.config import load_config, resolve_api_key, resolve_endpoint
     from interviewer.errors import ConfigError
-    from interviewer.grading.llm_grader import check_endpoint
+    from interviewer.grading.endpoint_check import check_endpoint
     from interviewer.ui.endpoints import render_check
 
     profile = resolve_endpoint(
