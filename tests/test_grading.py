@@ -18,7 +18,7 @@ from interviewer.config import STATE_NAME, Config, EndpointProfile
 from interviewer.errors import ConfigError, EndpointError, InputError, PromptError
 from interviewer.grading import reply_parsing, tokens
 from interviewer.grading import request as grade_request
-from interviewer.grading.factory import make_grader
+from interviewer.grading.factory import GraderFlags, choose_grader
 from interviewer.grading.llm_grader import LLMGrader
 from tests import chat_server as cs
 from tests.chat_server import ChatServer, Request
@@ -633,9 +633,13 @@ def test_one_grader_shared_by_threads_steps_down_once(chat_server: ChatServer) -
     assert formats(chat_server).count("json_object") == 24
 
 
-def test_make_grader_builds_the_llm_grader(chat_server: ChatServer) -> None:
-    grader = make_grader(Config(), profile_for(chat_server), choice="auto", samples=2)
+def test_the_factory_builds_the_llm_grader(chat_server: ChatServer) -> None:
+    flags = GraderFlags(base_url=chat_server.url, model="test-model", samples=2)
+    chosen = choose_grader(Config(), flags)
+    grader = chosen.grader
     assert isinstance(grader, LLMGrader)
+    assert chosen.endpoint is not None
+    assert chosen.endpoint.urls == [chat_server.url]
     assert grader.samples == 2
     assert grader.info.kind == "llm"
 
