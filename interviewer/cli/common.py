@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+G = TypeVar("G", bound="Grader")
+
+# Graders a command opened (an LLM grader holds HTTP connections); closed when it returns.
+_open_graders: ContextVar[list[Grader] | None] = ContextVar("open_graders", default=None)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -26,6 +31,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        opened = _open_graders.set([])
         try:
             return func(*args, **kwargs)
         except InterviewerError as exc:
@@ -36,6 +42,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             print("\nInterrupted.", file=sys.stderr)
             raise typer.Exit(code=130) from None
+        finally:
+            for grader in _open_graders.get() or []:
+                close = getattr(grader, "close", None)
+                if callable(close):
+                    close()
+            _open_graders.reset(opened)
 
     return wrapper
 
@@ -116,4 +128,12 @@ def build_grader(
         api_key_env=api_key_env,
         samples=samples,
     )
-    return choose_grader(config, flags).grader
+    return close_when_done(choose_grader(config, flags).grader)
+
+
+def close_when_done(grader: G) -> G:
+    """Close ``grader`` (if it can be closed) when the command running now returns."""
+    opened = _open_graders.get()
+    if opened is not None:
+        opened.append(grader)
+    return grader

@@ -24,6 +24,7 @@ from interviewer.cli.common import (
     EndpointOpt,
     GraderOpt,
     ModelOpt,
+    close_when_done,
     grader_flags,
     handle_errors,
 )
@@ -331,6 +332,7 @@ def _build_replicas(
         grader=grader, endpoint=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
     )
     chosen = choose_grader(config, flags)
+    close_when_done(chosen.grader)
     profile = chosen.endpoint
     if profile is None:
         return [Replica("offline", chosen.grader, 1)], None, True
@@ -339,7 +341,7 @@ def _build_replicas(
     if len(profiles) == 1:
         return [Replica(profile.urls[0], chosen.grader, per)], profile, False
     # One grader (and one HTTP client) per replica, each with its own base URL.
-    replicas = [Replica(p.urls[0], chosen.for_endpoint(p), per) for p in profiles]
+    replicas = [Replica(p.urls[0], close_when_done(chosen.for_endpoint(p)), per) for p in profiles]
     return replicas, profile, False
 
 
