@@ -43,6 +43,7 @@ from interviewer.config import load_config  # noqa: E402
 from interviewer.evaluation.data import ScoredRow, open_scored, read_scored  # noqa: E402
 from interviewer.evaluation.runner import Grading, build_replicas, grades, row_keys  # noqa: E402
 from interviewer.evaluation.summary import Evaluation, evaluate, question_keys  # noqa: E402
+from interviewer.grading.factory import GraderFlags, choose_grader  # noqa: E402
 from interviewer.text import tokenise  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("INTERVIEWER_GRADING_DATA", "/work/shared/data/grading"))
@@ -82,7 +83,8 @@ def grade_offline(
     path: Path, rows: list[ScoredRow], results: Path
 ) -> tuple[list[float | None], list[str], float]:
     """Offline grades of every row through the batch engine; (scores, questions, ms/answer)."""
-    replicas, inline = build_replicas(load_config(), None, grader="offline", concurrency=None)
+    chosen = choose_grader(load_config(), GraderFlags(grader="offline"))
+    replicas, inline = build_replicas(chosen, concurrency=None)
     keys = row_keys([r.row for r in rows], None, replicas)
     with Grading(open_scored(path), None, replicas, results, inline=inline) as job:
         to_grade, _ = job.open()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+# Nothing listens on the discard port of the loopback interface.
+CLOSED_PROXY = "http://127.0.0.1:9"
 ENDPOINT_ENV = (
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
@@ -30,9 +32,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("INTERVIEWER_HOME", str(home))
     for name in ENDPOINT_ENV:
         monkeypatch.delenv(name, raising=False)
-    # tiktoken must never reach the network in tests: an empty cache dir with no files
-    # makes any download attempt fail fast in the offline fallback path.
+    # tiktoken must never reach the network in tests: its cache is an empty directory, and
+    # its download (https) goes to a proxy on a closed loopback port, so it is refused at
+    # once and counting takes the offline fallback path. Plain-http loopback is unaffected.
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken-cache"))
+    monkeypatch.setenv("HTTPS_PROXY", CLOSED_PROXY)
+    monkeypatch.setenv("https_proxy", CLOSED_PROXY)
     monkeypatch.setenv("COLUMNS", "120")
     return home
 

@@ -17,6 +17,7 @@ from interviewer.config import (
     save_config,
 )
 from interviewer.errors import ConfigError
+from interviewer.grading.factory import GraderFlags, choose_grader, grader_choice
 
 
 def test_home_override_relocates_files(isolated_home):
@@ -153,3 +154,33 @@ def test_two_concurrent_saves_leave_one_whole_config(isolated_home):
     assert errors == []
     assert load_config() in configs
     assert sorted(p.name for p in isolated_home.iterdir()) == ["config.toml"]
+
+
+def test_grader_choice_flag_over_env_over_config_file():
+    offline = Config(grader="offline")
+    assert grader_choice(Config(), None, {}) == "auto"
+    assert grader_choice(offline, None, {}) == "offline"
+    assert grader_choice(offline, None, {"INTERVIEWER_GRADER": "llm"}) == "llm"
+    assert grader_choice(offline, "auto", {"INTERVIEWER_GRADER": "llm"}) == "auto"
+    with pytest.raises(ConfigError, match="INTERVIEWER_GRADER"):
+        grader_choice(offline, None, {"INTERVIEWER_GRADER": "psychic"})
+    with pytest.raises(ConfigError, match="--grader"):
+        grader_choice(offline, "psychic", {})
+
+
+def test_offline_choice_never_looks_for_an_endpoint(monkeypatch):
+    monkeypatch.setenv("INTERVIEWER_ENDPOINT", "gone")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    chosen = choose_grader(Config(grader="offline"), GraderFlags())
+    assert chosen.endpoint is None
+    assert chosen.grader.info.kind == "offline"
+    with pytest.raises(ConfigError, match="Unknown endpoint 'gone'"):
+        choose_grader(Config(grader="offline"), GraderFlags(grader="auto"))
+
+
+def test_auto_without_an_endpoint_is_offline_but_llm_needs_one():
+    assert choose_grader(Config(), GraderFlags()).grader.info.kind == "offline"
+    with pytest.raises(ConfigError, match="No endpoint configured"):
+        choose_grader(Config(), GraderFlags(grader="llm"))
+    with pytest.raises(ConfigError, match="--samples"):
+        choose_grader(Config(), GraderFlags(samples=0))

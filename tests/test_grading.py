@@ -16,9 +16,9 @@ from interviewer.bank.library import Question
 from interviewer.bank.rubric import Criterion
 from interviewer.config import STATE_NAME, Config, EndpointProfile
 from interviewer.errors import ConfigError, EndpointError, InputError, PromptError
-from interviewer.grading import llm_grader as grading
-from interviewer.grading import tokens
-from interviewer.grading.factory import make_grader
+from interviewer.grading import reply_parsing, tokens
+from interviewer.grading import request as grade_request
+from interviewer.grading.factory import GraderFlags, choose_grader
 from interviewer.grading.llm_grader import LLMGrader
 from tests import chat_server as cs
 from tests.chat_server import ChatServer, Request
@@ -115,7 +115,7 @@ def test_request_layout_static_first_answer_last(chat_server: ChatServer) -> Non
         text.index(QUESTION.reference),
         text.index("[Correction / completion]\nCollisions are resolved by open addressing."),
         text.index("1. dicts are hash tables\n2. collisions are resolved by probing"),
-        text.index(f"{grading.BEGIN_MARK}\n{ANSWER}\n{grading.END_MARK}"),
+        text.index(f"{grade_request.BEGIN_MARK}\n{ANSWER}\n{grade_request.END_MARK}"),
     ]
     assert positions == sorted(positions)
     assert request.body["temperature"] == 0
@@ -439,11 +439,11 @@ def test_fake_delimiters_in_the_answer_are_neutralised(chat_server: ChatServer) 
     chat_server.enqueue(cs.grade_reply(scores=dict.fromkeys(cs.DEFAULT_CRITERIA, 1)))
     outcome = grader_for(chat_server).grade(QUESTION, INJECTION)
     text = user_message(chat_server.last)
-    assert text.count(grading.BEGIN_MARK) == 1
-    assert text.count(grading.END_MARK) == 1
+    assert text.count(grade_request.BEGIN_MARK) == 1
+    assert text.count(grade_request.END_MARK) == 1
     assert text.lower().count("end candidate answer") == 1
     assert text.lower().count("begin candidate answer") == 1
-    block = text[text.index(grading.BEGIN_MARK) : text.index(grading.END_MARK)]
+    block = text[text.index(grade_request.BEGIN_MARK) : text.index(grade_request.END_MARK)]
     assert "give full marks" in block
     assert "real answer: dicts are hash tables" in block
     assert block.count("[end marker removed]") == 2
@@ -456,7 +456,7 @@ def test_fake_delimiters_in_the_answer_are_neutralised(chat_server: ChatServer) 
 
 def test_neutralise_leaves_ordinary_text_alone() -> None:
     text = "We begin with the answer to the end of the list.\n=== Summary ==="
-    assert grading.neutralise_answer(text) == text
+    assert grade_request.neutralise_answer(text) == text
 
 
 # --------------------------------------------------------------------------- budgets
@@ -468,9 +468,9 @@ def test_long_answer_is_cut_with_notice(chat_server: ChatServer) -> None:
     outcome = grader_for(chat_server, answer_token_budget=60).grade(QUESTION, answer)
     assert outcome.graded
     sent = user_message(chat_server.last)
-    block = sent[sent.index(grading.BEGIN_MARK) : sent.index(grading.END_MARK)]
+    block = sent[sent.index(grade_request.BEGIN_MARK) : sent.index(grade_request.END_MARK)]
     assert len(block) < len(answer) / 5
-    assert tokens.count_tokens(block) <= 60 + tokens.count_tokens(grading.BEGIN_MARK) + 2
+    assert tokens.count_tokens(block) <= 60 + tokens.count_tokens(grade_request.BEGIN_MARK) + 2
     assert any("cut to 60 tokens" in n and "full answer is saved" in n for n in outcome.notices)
 
 
@@ -633,9 +633,13 @@ def test_one_grader_shared_by_threads_steps_down_once(chat_server: ChatServer) -
     assert formats(chat_server).count("json_object") == 24
 
 
-def test_make_grader_builds_the_llm_grader(chat_server: ChatServer) -> None:
-    grader = make_grader(Config(), profile_for(chat_server), choice="auto", samples=2)
+def test_the_factory_builds_the_llm_grader(chat_server: ChatServer) -> None:
+    flags = GraderFlags(base_url=chat_server.url, model="test-model", samples=2)
+    chosen = choose_grader(Config(), flags)
+    grader = chosen.grader
     assert isinstance(grader, LLMGrader)
+    assert chosen.endpoint is not None
+    assert chosen.endpoint.urls == [chat_server.url]
     assert grader.samples == 2
     assert grader.info.kind == "llm"
 
@@ -687,7 +691,7 @@ def test_importing_grading_does_not_import_openai() -> None:
     ],
 )
 def test_strip_reasoning(text: str, expected: str) -> None:
-    assert grading.strip_reasoning(text) == expected
+    assert reply_parsing.strip_reasoning(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -702,16 +706,16 @@ def test_strip_reasoning(text: str, expected: str) -> None:
     ],
 )
 def test_extract_json_object(text: str) -> None:
-    assert grading.extract_json_object(text) == {"a": 1}
+    assert reply_parsing.extract_json_object(text) == {"a": 1}
 
 
 def test_extract_json_object_failures() -> None:
-    with pytest.raises(grading.ReplyProblem) as caught:
-        grading.extract_json_object("no json here")
+    with pytest.raises(reply_parsing.ReplyProblem) as caught:
+        reply_parsing.extract_json_object("no json here")
     assert caught.value.reason == "unparseable"
-    with pytest.raises(grading.ReplyProblem) as caught:
-        grading.extract_json_object("I cannot grade this.")
+    with pytest.raises(reply_parsing.ReplyProblem) as caught:
+        reply_parsing.extract_json_object("I cannot grade this.")
     assert caught.value.reason == "refused"
-    with pytest.raises(grading.ReplyProblem) as caught:
-        grading.extract_json_object('{"a": ')
+    with pytest.raises(reply_parsing.ReplyProblem) as caught:
+        reply_parsing.extract_json_object('{"a": ')
     assert "invalid JSON" in caught.value.detail

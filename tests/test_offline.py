@@ -15,7 +15,8 @@ from interviewer.bank.library import Question, load_library
 from interviewer.bank.rubric import Criterion, compute_score
 from interviewer.errors import InputError
 from interviewer.grading.grade import Grade
-from interviewer.grading.offline import OfflineGrader, derive_key_points
+from interviewer.grading.key_points import derive_key_points, resolve_key_points
+from interviewer.grading.offline import OfflineGrader
 from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data" / "offline"
@@ -372,6 +373,19 @@ def test_derived_key_points_are_informative_clauses_of_the_reference() -> None:
         assert tx.normalise(point) in tx.normalise(reference)
     assert derive_key_points(reference, "en", limit=0) == []
     assert len(derive_key_points(reference, "en", limit=2)) == 2
+
+
+def test_curated_key_points_win_over_derived_ones() -> None:
+    reference = "TCP has a sequence number. UDP has none. TCP retransmits lost segments."
+    assert resolve_key_points(["ordering", "retransmission"], reference, "en") == [
+        "ordering",
+        "retransmission",
+    ]
+    nothing: tuple[list[str] | None, ...] = (None, [])
+    for curated in nothing:
+        derived = resolve_key_points(curated, reference, "en", limit=2)
+        assert derived == derive_key_points(reference, "en", limit=2)
+        assert len(derived) == 2
 
 
 def test_derived_key_points_for_chinese_drop_repeats() -> None:

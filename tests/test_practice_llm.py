@@ -147,3 +147,22 @@ def test_the_api_key_is_sent_but_never_shown_or_stored(isolated_home, chat_serve
     refused = run(chat_server, f"{ANSWER}\n.\n", "--follow-ups", "0")
     assert refused.exit_code == 1
     assert "sk-wrong-key-0000" not in refused.output
+
+
+def test_offline_in_the_config_ignores_a_stale_endpoint_in_the_environment(
+    isolated_home, monkeypatch
+):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text('grader = "offline"\n', encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_ENDPOINT", "removed-long-ago")
+    args = ["practice", "--bank", "llm-en", "--in-order", "-n", "1", "--follow-ups", "0",
+            "--bank-dir", str(DATA_BANK)]  # fmt: skip
+    result = runner.invoke(app, args, input=f"{ANSWER}\n.\n")
+    assert result.exit_code == 0, result.output
+    assert "offline estimate" in result.output
+    grades = rows(isolated_home, "SELECT grader FROM grades")
+    assert [g["grader"] for g in grades] == ["offline"]
+    # An explicit flag still wins over the config file (and here meets the stale name).
+    result = runner.invoke(app, [*args, "--grader", "llm"], input=f"{ANSWER}\n.\n")
+    assert result.exit_code != 0
+    assert "Unknown endpoint 'removed-long-ago'" in result.output

@@ -27,7 +27,8 @@ from interviewer import errors
 from interviewer.bank.library import load_library
 from interviewer.config import EndpointProfile, builtin_bank_dir, resolve_api_key
 from interviewer.errors import EndpointError
-from interviewer.grading.llm_grader import LLMGrader, check_endpoint
+from interviewer.grading.endpoint_check import check_endpoint
+from interviewer.grading.llm_grader import LLMGrader
 
 BASE_URL = os.environ.get("INTERVIEWER_REAL_BASE_URL")
 

@@ -196,11 +196,9 @@ class RowResolver:
         from interviewer.text import detect_language
 
         language = detect_language(row.question + "\n" + row.reference)
-        points = list(row.key_points or ())
-        if not points:
-            from interviewer.grading.offline import derive_key_points
+        from interviewer.grading.key_points import resolve_key_points
 
-            points = derive_key_points(row.reference, language, limit=KEY_POINT_LIMIT)
+        points = resolve_key_points(row.key_points, row.reference, language, limit=KEY_POINT_LIMIT)
         seed = json.dumps([row.question, row.reference], ensure_ascii=False)
         qid = "adhoc-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:10]
         question = Question(

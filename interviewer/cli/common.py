@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -13,11 +14,16 @@ import typer
 from interviewer.errors import InterviewerError
 
 if TYPE_CHECKING:
-    from interviewer.config import Config, EndpointProfile
+    from interviewer.config import Config
+    from interviewer.grading.factory import GraderFlags
     from interviewer.grading.grade import Grader
 
 P = ParamSpec("P")
 R = TypeVar("R")
+G = TypeVar("G", bound="Grader")
+
+# Graders a command opened (an LLM grader holds HTTP connections); closed when it returns.
+_open_graders: ContextVar[list[Grader] | None] = ContextVar("open_graders", default=None)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -25,6 +31,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        opened = _open_graders.set([])
         try:
             return func(*args, **kwargs)
         except InterviewerError as exc:
@@ -35,17 +42,26 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             print("\nInterrupted.", file=sys.stderr)
             raise typer.Exit(code=130) from None
+        finally:
+            for grader in _open_graders.get() or []:
+                close = getattr(grader, "close", None)
+                if callable(close):
+                    close()
+            _open_graders.reset(opened)
 
     return wrapper
 
 
 # Options shared by every command that grades. Defined once so they read the same everywhere.
+# The grader's default comes from INTERVIEWER_GRADER or the config file, so the option has
+# none of its own: interviewer.grading.factory resolves them in one place.
 GraderOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--grader",
-        help="auto (LLM when an endpoint is configured, else offline), offline or llm.",
-        envvar="INTERVIEWER_GRADER",
+        help="auto (LLM when an endpoint is configured, else offline), offline or llm."
+        " Default: $INTERVIEWER_GRADER, else the config file's grader, else auto.",
+        show_default=False,
     ),
 ]
 EndpointOpt = Annotated[
@@ -69,44 +85,55 @@ BankDirOpt = Annotated[
 ]
 
 
+def grader_flags(
+    *,
+    grader: str | None,
+    endpoint: str | None,
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str | None,
+    samples: int = 1,
+) -> GraderFlags:
+    """The grading options as given on the command line (None: not given)."""
+    from interviewer.grading.factory import GraderFlags
+
+    return GraderFlags(
+        grader=grader,
+        endpoint=endpoint,
+        base_url=base_url,
+        model=model,
+        api_key_env=api_key_env,
+        samples=samples,
+    )
+
+
 def build_grader(
     config: Config,
     *,
-    grader: str,
+    grader: str | None,
     endpoint: str | None,
     base_url: str | None,
     model: str | None,
     api_key_env: str | None,
     samples: int = 1,
 ) -> Grader:
-    """Resolve the endpoint (flags > env > config) and build the grader for this command."""
-    from interviewer.grading.factory import make_grader
+    """The grader for this command, chosen by ``interviewer.grading.factory``."""
+    from interviewer.grading.factory import choose_grader
 
-    profile = grading_endpoint(
-        config,
+    flags = grader_flags(
         grader=grader,
         endpoint=endpoint,
         base_url=base_url,
         model=model,
         api_key_env=api_key_env,
+        samples=samples,
     )
-    return make_grader(config, profile, choice=grader, samples=samples)
+    return close_when_done(choose_grader(config, flags).grader)
 
 
-def grading_endpoint(
-    config: Config,
-    *,
-    grader: str,
-    endpoint: str | None,
-    base_url: str | None,
-    model: str | None,
-    api_key_env: str | None,
-) -> EndpointProfile | None:
-    """The endpoint a grading command uses (flags > env > config); None with --grader offline."""
-    if grader == "offline":
-        return None
-    from interviewer.config import resolve_endpoint
-
-    return resolve_endpoint(
-        config, name=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
-    )
+def close_when_done(grader: G) -> G:
+    """Close ``grader`` (if it can be closed) when the command running now returns."""
+    opened = _open_graders.get()
+    if opened is not None:
+        opened.append(grader)
+    return grader

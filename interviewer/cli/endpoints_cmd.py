@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from interviewer.cli.common import handle_errors
+
+if TYPE_CHECKING:
+    from interviewer.config import EndpointProfile
 
 endpoints_app = typer.Typer(
     help="Configure and check OpenAI-compatible grading endpoints.", no_args_is_help=True
@@ -75,22 +78,11 @@ def add(
     ] = None,
 ) -> None:
     """Add or update a named endpoint profile."""
-    from pydantic import ValidationError
-
-    from interviewer.config import EndpointProfile, load_config, save_config
-    from interviewer.errors import ConfigError
+    from interviewer.config import load_config, save_config
     from interviewer.ui.console import console
 
-    if api_key_env is not None and not _ENV_NAME.match(api_key_env):
-        raise ConfigError(
-            f"--api-key-env takes the name of an environment variable (e.g. OPENAI_API_KEY),"
-            f" not a key; export the key in that variable. Got {_mask(api_key_env)}."
-        )
     config = load_config()
     existing = config.endpoints.get(name)
-    data: dict[str, Any] = existing.model_dump() if existing else {}
-    urls = [u.rstrip("/") for u in base_url]
-    data.update(name=name, base_url=urls[0], base_urls=urls if len(urls) > 1 else [], model=model)
     options = {
         "api_key_env": api_key_env,
         "api_key_file": str(api_key_file.expanduser()) if api_key_file else None,
@@ -101,16 +93,7 @@ def add(
         "token_param": token_param,
         "concurrency": concurrency,
     }
-    data.update({k: v for k, v in options.items() if v is not None})
-    try:
-        profile = EndpointProfile.model_validate(data)
-        for url in profile.urls:
-            EndpointProfile(base_url=url)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]).replace("_", "-") if err["loc"] else "value"
-        raise ConfigError(f"--{field}: {err['msg']}.") from None
-    config.endpoints[name] = profile
+    config.endpoints[name] = _profile(name, existing, base_url, model, options)
     if default or (default is None and not config.default_endpoint):
         config.default_endpoint = name
     elif default is False and config.default_endpoint == name:
@@ -122,12 +105,46 @@ def add(
     console.print(f"Check it with: interviewer endpoints check {name}", highlight=False)
 
 
+def _profile(
+    name: str,
+    existing: EndpointProfile | None,
+    base_url: list[str],
+    model: str,
+    options: dict[str, Any],
+) -> EndpointProfile:
+    """The profile ``add`` saves: the existing one (if any) with the options given applied."""
+    from pydantic import ValidationError
+
+    from interviewer.config import EndpointProfile
+    from interviewer.errors import ConfigError
+
+    api_key_env = options.get("api_key_env")
+    if api_key_env is not None and not _ENV_NAME.match(api_key_env):
+        raise ConfigError(
+            f"--api-key-env takes the name of an environment variable (e.g. OPENAI_API_KEY),"
+            f" not a key; export the key in that variable. Got {_mask(api_key_env)}."
+        )
+    data: dict[str, Any] = existing.model_dump() if existing else {}
+    urls = [u.rstrip("/") for u in base_url]
+    data.update(name=name, base_url=urls[0], base_urls=urls if len(urls) > 1 else [], model=model)
+    data.update({k: v for k, v in options.items() if v is not None})
+    try:
+        profile = EndpointProfile.model_validate(data)
+        for url in profile.urls:
+            EndpointProfile(base_url=url)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]).replace("_", "-") if err["loc"] else "value"
+        raise ConfigError(f"--{field}: {err['msg']}.") from None
+    return profile
+
+
 @endpoints_app.command("list")
 @handle_errors
 def list_endpoints() -> None:
     """List the configured endpoints (keys are never shown, only where they come from)."""
     from interviewer.config import load_config
-    from interviewer.grading.llm_grader import remembered_contract
+    from interviewer.grading.endpoint_state import remembered_contract
     from interviewer.ui.endpoints import render_profiles
 
     config = load_config()
@@ -175,7 +192,7 @@ def check(
     """Probe an endpoint: reachable, model present, which output contract works, latency."""
     from interviewer.config import load_config, resolve_api_key, resolve_endpoint
     from interviewer.errors import ConfigError
-    from interviewer.grading.llm_grader import check_endpoint
+    from interviewer.grading.endpoint_check import check_endpoint
     from interviewer.ui.endpoints import render_check
 
     profile = resolve_endpoint(

@@ -18,7 +18,8 @@ from interviewer.cli.common import (
     EndpointOpt,
     GraderOpt,
     ModelOpt,
-    grading_endpoint,
+    close_when_done,
+    grader_flags,
     handle_errors,
 )
 
@@ -128,6 +129,7 @@ def evaluate(
     from interviewer.evaluation.runner import build_replicas
     from interviewer.evaluation.summary import evaluate as measure
     from interviewer.evaluation.summary import question_keys
+    from interviewer.grading.factory import choose_grader
 
     columns = ColumnMap(
         question_id=question_id_col,
@@ -140,15 +142,12 @@ def evaluate(
     _check_outputs(file, out, report)
     rows = read_scored(reader, scores)
     config = load_config()
-    profile = grading_endpoint(
-        config,
-        grader=grader,
-        endpoint=endpoint,
-        base_url=base_url,
-        model=model,
-        api_key_env=api_key_env,
+    flags = grader_flags(
+        grader=grader, endpoint=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
     )
-    replicas, inline = build_replicas(config, profile, grader=grader, concurrency=concurrency)
+    chosen = choose_grader(config, flags)
+    close_when_done(chosen.grader)
+    replicas, inline = build_replicas(chosen, concurrency=concurrency)
     library = load_library(bank_paths(config, bank_dir))
     other = compare_scores(compare, rows) if compare is not None else None
     grades, resolved, fatal = _grade(

@@ -24,7 +24,8 @@ from interviewer.cli.common import (
     EndpointOpt,
     GraderOpt,
     ModelOpt,
-    grading_endpoint,
+    close_when_done,
+    grader_flags,
     handle_errors,
 )
 
@@ -118,7 +119,7 @@ def grade(
             "--import-batch", help="Grade from batch output (and error) files (repeatable)."
         ),
     ] = None,
-    grader: GraderOpt = "auto",
+    grader: GraderOpt = None,
     endpoint: EndpointOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -316,7 +317,7 @@ def _check_outputs(readers: list[InputReader], outputs: list[Path | None]) -> No
 def _build_replicas(
     config: Config,
     *,
-    grader: str,
+    grader: str | None,
     endpoint: str | None,
     base_url: str | None,
     model: str | None,
@@ -325,25 +326,22 @@ def _build_replicas(
 ) -> tuple[list[Replica], EndpointProfile | None, bool]:
     """One grader per endpoint replica (or the offline grader, run inline)."""
     from interviewer.batch.engine import Replica, default_concurrency, replica_profiles
-    from interviewer.grading.factory import make_grader
+    from interviewer.grading.factory import choose_grader
 
-    profile = grading_endpoint(
-        config,
-        grader=grader,
-        endpoint=endpoint,
-        base_url=base_url,
-        model=model,
-        api_key_env=api_key_env,
+    flags = grader_flags(
+        grader=grader, endpoint=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
     )
-    first = make_grader(config, profile, choice=grader)
-    if first.info.kind == "offline" or profile is None:
-        return [Replica("offline", first, 1)], None, True
+    chosen = choose_grader(config, flags)
+    close_when_done(chosen.grader)
+    profile = chosen.endpoint
+    if profile is None:
+        return [Replica("offline", chosen.grader, 1)], None, True
     per = concurrency or default_concurrency(profile)
     profiles = replica_profiles(profile)
     if len(profiles) == 1:
-        return [Replica(profile.urls[0], first, per)], profile, False
+        return [Replica(profile.urls[0], chosen.grader, per)], profile, False
     # One grader (and one HTTP client) per replica, each with its own base URL.
-    replicas = [Replica(p.urls[0], make_grader(config, p, choice=grader), per) for p in profiles]
+    replicas = [Replica(p.urls[0], close_when_done(chosen.for_endpoint(p)), per) for p in profiles]
     return replicas, profile, False
 
 

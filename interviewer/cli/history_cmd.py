@@ -300,7 +300,7 @@ def regrade(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be regraded and stop.")
     ] = False,
-    grader: GraderOpt = "auto",
+    grader: GraderOpt = None,
     endpoint: EndpointOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,

@@ -45,7 +45,7 @@ def mock(
     follow_ups: Annotated[
         int, typer.Option(min=0, max=5, help="Follow-up questions after each answer.")
     ] = 1,
-    grader: GraderOpt = "auto",
+    grader: GraderOpt = None,
     endpoint: EndpointOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,

@@ -65,7 +65,7 @@ def practice(
     reveal: Annotated[
         bool, typer.Option("--reveal", help="Show the reference answer after each grade.")
     ] = False,
-    grader: GraderOpt = "auto",
+    grader: GraderOpt = None,
     endpoint: EndpointOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,

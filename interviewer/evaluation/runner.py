@@ -23,29 +23,25 @@ from interviewer.batch.engine import (
     replica_profiles,
 )
 from interviewer.batch.inputs import BadRow, InputReader, InputRow
-from interviewer.config import Config, EndpointProfile
 from interviewer.errors import InputError
 from interviewer.evaluation.data import read_results
+from interviewer.grading.factory import ChosenGrader
 
 # Replica is re-exported so that callers can name replicas without importing the engine.
 __all__ = ["Grading", "Replica", "RowKeys", "build_replicas", "grades", "row_keys"]
 
 
-def build_replicas(
-    config: Config, profile: EndpointProfile | None, *, grader: str, concurrency: int | None
-) -> tuple[list[Replica], bool]:
+def build_replicas(chosen: ChosenGrader, *, concurrency: int | None) -> tuple[list[Replica], bool]:
     """One grader per endpoint replica, or the offline grader run inline; (replicas, inline)."""
-    from interviewer.grading.factory import make_grader
-
-    first = make_grader(config, profile, choice=grader)
-    if first.info.kind == "offline" or profile is None:
-        return [Replica("offline", first, 1)], True
+    profile = chosen.endpoint
+    if profile is None:
+        return [Replica("offline", chosen.grader, 1)], True
     per = concurrency or default_concurrency(profile)
     profiles = replica_profiles(profile)
     if len(profiles) == 1:
-        return [Replica(profile.urls[0], first, per)], False
+        return [Replica(profile.urls[0], chosen.grader, per)], False
     # One grader (and one HTTP client) per replica, each with its own base URL.
-    return [Replica(p.urls[0], make_grader(config, p, choice=grader), per) for p in profiles], False
+    return [Replica(p.urls[0], chosen.for_endpoint(p), per) for p in profiles], False
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,6 @@ class ChatClient:
         import openai
 
         name = f"Endpoint '{self.profile.name}' ({url})"
-        env = self.profile.api_key_env or "OPENAI_API_KEY"
         if isinstance(exc, openai.APITimeoutError):
             return EndpointError(
                 f"{name} did not answer within {self.profile.timeout:g} s: raise the profile's"
@@ -252,6 +251,13 @@ class ChatClient:
             )
         if not isinstance(exc, openai.APIStatusError):
             return EndpointError(f"{name} failed: {type(exc).__name__}: {exc}", kind="server")
+        return self._status_error(exc, name, contract, route)
+
+    def _status_error(
+        self, exc: openai.APIStatusError, name: str, contract: Contract, route: str
+    ) -> EndpointError:
+        """The error for an HTTP error status, with the fix for its likely cause."""
+        env = self.profile.api_key_env or "OPENAI_API_KEY"
         status = exc.status_code
         text = _error_text(exc)
         lowered = text.lower()
@@ -273,43 +279,9 @@ class ChatClient:
             verb = "rejected the API key" if status == 401 else "refused access"
             return EndpointError(f"{name} {verb} ({status}): {fix}", kind="auth", status=status)
         if status == 404:
-            if route == "/chat/completions" and self.profile.api_version:
-                return EndpointError(
-                    f"{name} has no deployment '{self.profile.model}' (404): {text} Use the"
-                    " deployment name as --model and check the resource URL.",
-                    kind="not_found",
-                    status=status,
-                )
-            if route == "/chat/completions" and "model" in lowered:
-                return EndpointError(
-                    f"{name} has no model '{self.profile.model}' (404): run `interviewer"
-                    f" endpoints check {self.profile.name}` to list its models, then fix"
-                    " --model or the profile.",
-                    kind="not_found",
-                    status=status,
-                )
-            return EndpointError(
-                f"{name} answered 404 for {route}: check the base URL (most servers expect it"
-                " to end in /v1).",
-                kind="not_found",
-                status=status,
-            )
+            return self._not_found(name, route, text, lowered)
         if status == 429:
-            if "quota" in lowered or "billing" in lowered or exc.code == "insufficient_quota":
-                return EndpointError(
-                    f"{name} reports the quota is exhausted (429): {text} Check the plan and"
-                    " billing of this API key; grading stopped.",
-                    kind="quota",
-                    status=status,
-                )
-            wait = exc.response.headers.get("retry-after")
-            asked = f", server asked to wait {wait} s" if wait else ""
-            return EndpointError(
-                f"{name} is still rate-limiting{retried} (429{asked}): lower --concurrency or"
-                " wait, then run `interviewer regrade`.",
-                kind="rate_limit",
-                status=status,
-            )
+            return self._too_many(exc, name, text, lowered, retried)
         if status >= 500 or status in (408, 409):
             return EndpointError(
                 f"{name} failed with {status}{retried}: {text} Try again later.",
@@ -319,6 +291,47 @@ class ChatClient:
         return EndpointError(
             f"{name} rejected the request ({status}): {text}{_hint(lowered)}",
             kind="bad_request",
+            status=status,
+        )
+
+    def _not_found(self, name: str, route: str, text: str, lowered: str) -> EndpointError:
+        """404: a missing Azure deployment, an unknown model, or a wrong base URL."""
+        model = self.profile.model
+        if route == "/chat/completions" and self.profile.api_version:
+            message = (
+                f"{name} has no deployment '{model}' (404): {text} Use the deployment name as"
+                " --model and check the resource URL."
+            )
+        elif route == "/chat/completions" and "model" in lowered:
+            message = (
+                f"{name} has no model '{model}' (404): run `interviewer endpoints check"
+                f" {self.profile.name}` to list its models, then fix --model or the profile."
+            )
+        else:
+            message = (
+                f"{name} answered 404 for {route}: check the base URL (most servers expect it"
+                " to end in /v1)."
+            )
+        return EndpointError(message, kind="not_found", status=404)
+
+    def _too_many(
+        self, exc: openai.APIStatusError, name: str, text: str, lowered: str, retried: str
+    ) -> EndpointError:
+        """429: an exhausted quota (stop) or rate limiting that outlasted the retries."""
+        status = 429
+        if "quota" in lowered or "billing" in lowered or exc.code == "insufficient_quota":
+            return EndpointError(
+                f"{name} reports the quota is exhausted (429): {text} Check the plan and"
+                " billing of this API key; grading stopped.",
+                kind="quota",
+                status=status,
+            )
+        wait = exc.response.headers.get("retry-after")
+        asked = f", server asked to wait {wait} s" if wait else ""
+        return EndpointError(
+            f"{name} is still rate-limiting{retried} (429{asked}): lower --concurrency or"
+            " wait, then run `interviewer regrade`.",
+            kind="rate_limit",
             status=status,
         )
 

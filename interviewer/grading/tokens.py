@@ -4,90 +4,39 @@ CJK-aware estimate. The only module that imports tiktoken.
 Counts here are for pre-flight budgeting (cutting an over-long answer, checking that a prompt
 fits a context window); the server's reported ``usage`` stays the truth for what was spent.
 
-tiktoken downloads an encoding file on first use. This module never lets it do so on its own:
-an encoding is loaded only when its file is already in tiktoken's cache directory
-(``$TIKTOKEN_CACHE_DIR``, else ``$DATA_GYM_CACHE_DIR``, else ``<tempdir>/data-gym-cache``,
-the file named ``sha1(url)``) and its SHA-256 matches. Set ``INTERVIEWER_TIKTOKEN_DOWNLOAD=1``
-to allow one download (bounded by a timeout) that fills that cache. Otherwise, and whenever
-loading fails, counts fall back to an estimate (about 0.6 token per CJK character and 0.3 per
-other character, the ratios DeepSeek documents) and one notice per process says so:
+Encodings come from tiktoken's public API (``tiktoken.get_encoding``), which keeps each
+encoding file in its own cache (``$TIKTOKEN_CACHE_DIR``, else its default cache directory)
+after the first download, so a cached encoding works offline. When the encoding cannot be
+loaded (no network and nothing cached, a failed or slow download: the wait is bounded by
+``LOAD_TIMEOUT``) counts fall back to an estimate (about 0.6 token per CJK character and 0.3
+per other character, the ratios DeepSeek documents) and one notice per process says so:
 ``take_notice()`` hands it to whoever displays notices, ``estimated()`` tells whether any
 count so far was an estimate.
 
-Model names tiktoken does not know (Azure deployments, qwen, llama, deepseek...) use
-``o200k_base``, the vocabulary closest to current models.
+Model names tiktoken does not know (Azure deployments, qwen, llama, deepseek...) and models of
+older vocabularies use ``o200k_base``, the vocabulary closest to current models.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
-import os
-import tempfile
 import threading
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import tiktoken
 
 DEFAULT_ENCODING = "o200k_base"
-DOWNLOAD_ENV = "INTERVIEWER_TIKTOKEN_DOWNLOAD"
-DOWNLOAD_TIMEOUT = 30.0
+# The vocabularies of current chat models; any other name tiktoken gives (gpt-oss's
+# o200k_harmony shares o200k's ranks, davinci's p50k is obsolete) counts with the default,
+# so at most these two files ever need to be cached.
+ENCODINGS = ("o200k_base", "cl100k_base")
+# tiktoken's download has no timeout of its own; a first run without network must not hang.
+LOAD_TIMEOUT = 20.0
 # OpenAI cookbook heuristic for chat messages: a few tokens of framing per message plus the
 # reply priming. An estimate; the server's usage.prompt_tokens is authoritative.
 TOKENS_PER_MESSAGE = 3
 REPLY_PRIMING = 3
-
-
-@dataclass(frozen=True)
-class _Spec:
-    url: str
-    sha256: str
-    pat_str: str
-    special_tokens: dict[str, int]
-
-
-_BASE_URL = "https://openaipublic.blob.core.windows.net/encodings/"
-# Copied from tiktoken_ext/openai_public.py (tiktoken 0.14): building the Encoding here from
-# the verified cache file keeps tiktoken's own loader, which downloads on a miss, out of the way.
-_O200K_PAT = "|".join(
-    [
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""\p{N}{1,3}""",
-        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-        r"""\s*[\r\n]+""",
-        r"""\s+(?!\S)""",
-        r"""\s+""",
-    ]
-)
-_CL100K_PAT = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
-    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-)
-_SPECS: dict[str, _Spec] = {
-    "o200k_base": _Spec(
-        _BASE_URL + "o200k_base.tiktoken",
-        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-        _O200K_PAT,
-        {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
-    ),
-    "cl100k_base": _Spec(
-        _BASE_URL + "cl100k_base.tiktoken",
-        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-        _CL100K_PAT,
-        {
-            "<|endoftext|>": 100257,
-            "<|fim_prefix|>": 100258,
-            "<|fim_middle|>": 100259,
-            "<|fim_suffix|>": 100260,
-            "<|endofprompt|>": 100276,
-        },
-    ),
-}
 
 _lock = threading.Lock()
 _encodings: dict[str, tiktoken.Encoding | None] = {}
@@ -145,14 +94,13 @@ def encoding_name(model: str | None) -> str:
     """The tiktoken encoding for ``model``; unknown names get the default encoding."""
     if not model:
         return DEFAULT_ENCODING
-    from tiktoken.model import encoding_name_for_model
+    import tiktoken
 
     try:
-        name = encoding_name_for_model(model)
+        name = tiktoken.encoding_name_for_model(model)
     except KeyError:
         return DEFAULT_ENCODING
-    # gpt-oss's o200k_harmony shares o200k's ranks; only its special tokens differ.
-    return name if name in _SPECS else DEFAULT_ENCODING
+    return name if name in ENCODINGS else DEFAULT_ENCODING
 
 
 def estimated() -> bool:
@@ -177,20 +125,6 @@ def reset() -> None:
         _state.update(estimated=False, notice=None, noticed=False)
 
 
-def cache_path(name: str) -> Path | None:
-    """Where tiktoken caches encoding ``name`` (None when caching is disabled)."""
-    if "TIKTOKEN_CACHE_DIR" in os.environ:
-        cache_dir = os.environ["TIKTOKEN_CACHE_DIR"]
-    elif "DATA_GYM_CACHE_DIR" in os.environ:
-        cache_dir = os.environ["DATA_GYM_CACHE_DIR"]
-    else:
-        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    if cache_dir == "":
-        return None
-    spec = _SPECS[name]
-    return Path(cache_dir) / hashlib.sha1(spec.url.encode()).hexdigest()
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -204,9 +138,10 @@ def _encoding_for(model: str | None) -> tiktoken.Encoding | None:
             _encodings[name] = encoding
             if encoding is None and _state["notice"] is None:
                 _state["notice"] = (
-                    f"Token counts are estimates: the tiktoken encoding {name} is not available"
-                    f" ({problem}). Put it in TIKTOKEN_CACHE_DIR, or set {DOWNLOAD_ENV}=1 once"
-                    " online to fetch it."
+                    f"Token counts are estimates: tiktoken could not load the encoding {name}"
+                    f" ({problem}). tiktoken fetches it once and keeps it in its cache"
+                    " (TIKTOKEN_CACHE_DIR if set): run once with network access, or copy the"
+                    " cached file there."
                 )
         if encoding is None:
             _state["estimated"] = True
@@ -214,36 +149,7 @@ def _encoding_for(model: str | None) -> tiktoken.Encoding | None:
 
 
 def _load(name: str) -> tuple[tiktoken.Encoding | None, str]:
-    """Load an encoding from the verified cache file, or download it when allowed."""
-    spec = _SPECS[name]
-    path = cache_path(name)
-    if path is not None and path.is_file():
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() == spec.sha256:
-            return _build(name, data), ""
-        problem = f"cached file {path} is corrupt"
-    else:
-        problem = "not in the tiktoken cache" if path is not None else "TIKTOKEN_CACHE_DIR is ''"
-    if os.environ.get(DOWNLOAD_ENV) != "1":
-        return None, problem
-    return _download(name)
-
-
-def _build(name: str, data: bytes) -> tiktoken.Encoding:
-    import tiktoken
-
-    spec = _SPECS[name]
-    ranks = {
-        base64.b64decode(token): int(rank)
-        for token, rank in (line.split() for line in data.splitlines() if line)
-    }
-    return tiktoken.Encoding(
-        name, pat_str=spec.pat_str, mergeable_ranks=ranks, special_tokens=spec.special_tokens
-    )
-
-
-def _download(name: str) -> tuple[tiktoken.Encoding | None, str]:
-    """Let tiktoken fetch (and cache) the encoding, giving up after DOWNLOAD_TIMEOUT."""
+    """Load an encoding through tiktoken (its cache first), giving up after LOAD_TIMEOUT."""
     result: dict[str, Any] = {}
 
     def fetch() -> None:
@@ -251,16 +157,21 @@ def _download(name: str) -> tuple[tiktoken.Encoding | None, str]:
             import tiktoken
 
             result["encoding"] = tiktoken.get_encoding(name)
-        except Exception as exc:  # any network or file failure means: estimate instead
-            result["error"] = f"download failed: {type(exc).__name__}"
+        except Exception as exc:  # any network, file or cache failure means: estimate instead
+            result["error"] = f"{type(exc).__name__}: {_first_line(str(exc))}"
 
-    # tiktoken's download has no timeout of its own; a daemon thread bounds the wait.
-    worker = threading.Thread(target=fetch, daemon=True)
+    # A daemon thread bounds the wait; a download that finishes late still fills the cache.
+    worker = threading.Thread(target=fetch, name=f"tiktoken-{name}", daemon=True)
     worker.start()
-    worker.join(DOWNLOAD_TIMEOUT)
+    worker.join(LOAD_TIMEOUT)
     if "encoding" in result:
         return result["encoding"], ""
-    return None, result.get("error", f"download timed out after {DOWNLOAD_TIMEOUT:.0f} s")
+    return None, result.get("error", f"no answer within {LOAD_TIMEOUT:.0f} s")
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _truncate_estimated(text: str, budget: int) -> tuple[str, bool]:

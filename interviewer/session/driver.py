@@ -108,11 +108,9 @@ class Session:
 
     def key_points(self, question: Question) -> list[str]:
         """The key points of a question, derived from the reference when the bank has none."""
-        if question.key_points:
-            return list(question.key_points)
-        from interviewer.grading.offline import derive_key_points
+        from interviewer.grading.key_points import resolve_key_points
 
-        return derive_key_points(question.full_reference, question.language)
+        return resolve_key_points(question.key_points, question.full_reference, question.language)
 
     def hint(self, question: Question, hints_used: int) -> str | None:
         """Reveal the next key point, or None when every point has been revealed."""

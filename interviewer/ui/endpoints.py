@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.config import Config, Contract
-from interviewer.grading.llm_grader import EndpointReport
+from interviewer.grading.endpoint_check import EndpointReport
 from interviewer.ui.console import console, err_console
 
 _CONTRACT_LABEL = {
