@@ -25,6 +25,7 @@ from interviewer.session.runner import (
     Report,
     SessionConfig,
     SessionRunner,
+    released,
 )
 from tests.history_fakes import ScriptedGrader, make_question
 
@@ -216,3 +217,26 @@ def test_ctrl_c_in_a_mock_follow_up_saves_it_ungraded_and_closes_the_session(tmp
     assert session.ended_at is not None
     assert session.report is not None
     assert "verdict" in session.report
+
+
+def test_the_grader_is_closed_when_the_session_ends_even_by_ctrl_c(tmp_path):
+    class ClosableGrader(ScriptedGrader):
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    grader = ClosableGrader()
+    interrupted = AnswerInput("quit", "", interrupted=True)
+    reader = ScriptedReader(interrupted)
+    with (
+        HistoryStore(tmp_path / "history.db") as store,
+        pytest.raises(KeyboardInterrupt),
+        released(grader),
+    ):
+        SessionRunner(store, grader, practice_config(), answers=reader, view=RecordingView()).run(
+            [make_question("q1")]
+        )
+    assert grader.closed == 1
+    with released(ScriptedGrader()):  # a grader with nothing to close
+        pass

@@ -57,7 +57,7 @@ def mock(
     from interviewer.config import bank_paths, load_config
     from interviewer.history.store import HistoryStore
     from interviewer.session.mock import mock_config, question_count
-    from interviewer.session.runner import SessionRunner
+    from interviewer.session.runner import SessionRunner, released
     from interviewer.ui.answer_input import LineAnswerReader
     from interviewer.ui.screen import TerminalView
 
@@ -75,7 +75,7 @@ def mock(
         api_key_env=api_key_env,
     )
     setup = mock_config(minutes, follow_ups, {"bank": bank, "topic": topic})
-    with HistoryStore.open_default() as store:
+    with HistoryStore.open_default() as store, released(chosen):
         runner = SessionRunner(
             store, chosen, setup, answers=LineAnswerReader(), view=TerminalView()
         )

@@ -63,7 +63,7 @@ def practice(
     from interviewer.bank.library import Selection, load_library, select_questions
     from interviewer.config import bank_paths, load_config
     from interviewer.history.store import HistoryStore
-    from interviewer.session.runner import SessionConfig, SessionRunner, order_due_first
+    from interviewer.session.runner import SessionConfig, SessionRunner, order_due_first, released
     from interviewer.ui.answer_input import LineAnswerReader
     from interviewer.ui.screen import TerminalView
 
@@ -96,7 +96,7 @@ def practice(
         settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag},
     )
     limit = count or config.practice.count
-    with HistoryStore.open_default() as store:
+    with HistoryStore.open_default() as store, released(chosen_grader):
         if due:
             questions = order_due_first(questions, store)
         if limit:

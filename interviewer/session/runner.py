@@ -14,8 +14,8 @@ lost": when the candidate presses Ctrl-C mid-answer, what they typed so far is s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -289,6 +289,21 @@ class SessionRunner:
         got = self.answers.read(request)
         self.timed_out += got.timed_out
         return got
+
+
+@contextmanager
+def released(grader: Grader) -> Iterator[Grader]:
+    """Close the grader's connections once the session is over, however it ends.
+
+    An LLM grader holds an HTTP connection pool; left to the garbage collector, its sockets
+    are closed with a ResourceWarning. The offline grader has nothing to close.
+    """
+    try:
+        yield grader
+    finally:
+        close = getattr(grader, "close", None)
+        if callable(close):
+            close()
 
 
 def _clock(now: float, deadline: float | None, end: float | None) -> Clock | None:
