@@ -27,6 +27,7 @@ from tests.batch_support import (
 )
 from tests.chat_server import ChatServer, Request, completion, unauthorized
 from tests.conftest import REPO
+from tests.processes import child
 
 runner = CliRunner()
 
@@ -395,15 +396,14 @@ def test_killed_process_resumes_to_a_complete_duplicate_free_result(tmp_path: Pa
             "--concurrency",
             "4",
         ]
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path
-        )
-        deadline = time.monotonic() + 60
-        while _count_lines(out) < 12 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        with child(cmd, env=env, cwd=tmp_path, **quiet) as proc:
+            deadline = time.monotonic() + 60
+            while _count_lines(out) < 12 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert proc.poll() is None, "the run finished before it could be killed"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
         partial = _count_lines(out)
         assert 12 <= partial < total
         # Simulate the worst case too: a line torn by the kill.
@@ -447,14 +447,13 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
             "--concurrency",
             "4",
         ]
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
-        )
-        deadline = time.monotonic() + 60
-        while _count_lines(out) < 8 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        with child(cmd, env=env, text=True, cwd=tmp_path, **pipes) as proc:
+            deadline = time.monotonic() + 60
+            while _count_lines(out) < 8 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Interrupted" in stderr
     data = out.read_bytes()

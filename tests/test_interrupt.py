@@ -11,40 +11,35 @@ import threading
 import time
 
 from tests.conftest import REPO
+from tests.processes import child, stop
 
 
 def test_ctrl_c_mid_answer_saves_the_partial_answer_ungraded(tmp_path):
     env = {**os.environ, "INTERVIEWER_HOME": str(tmp_path), "COLUMNS": "100"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "interviewer", "practice", "--bank", "llm-en", "-n", "2"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-        env=env,
-    )
-    assert proc.stdin is not None
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    seen: list[bytes] = []
-    stdout = proc.stdout
-    reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, b"")))
-    with proc.stdin, proc.stdout, proc.stderr:
+    cmd = [sys.executable, "-m", "interviewer", "practice", "--bank", "llm-en", "-n", "2"]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with child(cmd, cwd=REPO, env=env, **pipes) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        seen: list[bytes] = []
+        stdout = proc.stdout
+        reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, b"")))
         reader.start()
-        proc.stdin.write(b"Half of my answer about random assignment\n")
-        proc.stdin.flush()
-        # Interrupt only once the session waits for the rest of the answer.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(b"Your answer" in line for line in seen):
-            time.sleep(0.05)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
         try:
+            proc.stdin.write(b"Half of my answer about random assignment\n")
+            proc.stdin.flush()
+            # Interrupt only once the session waits for the rest of the answer.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(b"Your answer" in s for s in seen):
+                time.sleep(0.05)
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-        reader.join(timeout=10)
+            # The reader ends at end of output, which comes once the process is gone.
+            stop(proc)
+            reader.join(timeout=30)
         output = b"".join(seen).decode() + proc.stderr.read().decode()
     assert proc.returncode == 130, output
     assert "Traceback" not in output

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from interviewer.history import migrations
 from interviewer.history.store import HistoryStore
 from tests.conftest import REPO
 from tests.history_fakes import FAKE_INFO, Clock, graded, make_question
+from tests.processes import child
 
 EXPECTED_COLUMNS = {
     "_migrations": ["name", "applied_at"],
@@ -285,6 +287,7 @@ WRITER = """
 import sys
 from pathlib import Path
 from interviewer.history.store import HistoryStore
+from tests.processes import child
 from tests.history_fakes import FAKE_INFO, graded, make_question
 
 path, tag, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
@@ -308,19 +311,22 @@ def test_two_processes_writing_at_the_same_time_both_succeed(tmp_path: Path) -> 
     HistoryStore(path).close()
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), tag, "60", str(go)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for tag in ("alpha", "beta")
-    ]
-    go.touch()
-    results = [p.communicate(timeout=120) for p in procs]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with ExitStack() as stack:
+        procs = [
+            stack.enter_context(
+                child(
+                    [sys.executable, "-c", WRITER, str(path), tag, "60", str(go)],
+                    cwd=REPO,
+                    env=env,
+                    text=True,
+                    **pipes,
+                )
+            )
+            for tag in ("alpha", "beta")
+        ]
+        go.touch()
+        results = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert out.startswith("done")
@@ -367,6 +373,7 @@ import os, sys
 from pathlib import Path
 from interviewer.history import scheduling
 from interviewer.history.store import HistoryStore
+from tests.processes import child
 from tests.history_fakes import FAKE_INFO, graded, make_question
 
 store = HistoryStore(Path(sys.argv[1]))

@@ -11,6 +11,7 @@ from interviewer.bank.library import Question
 from interviewer.grading.grade import Grade, GraderInfo, KeyPointResult, Outcome
 from interviewer.session.driver import Exchange
 from interviewer.session.mock import build_report, question_count
+from tests.processes import child
 
 
 def q(qid: str, topic: str) -> Question:
@@ -62,22 +63,16 @@ def test_time_up_submits_what_was_typed(tmp_path):
         env.pop(name, None)
     cmd = [sys.executable, "-m", "interviewer", "mock", "--minutes", "0.05", "-n", "1",
            "--bank", "llm-en", "--follow-ups", "0"]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(b"Users are split at random between the two models\n")
-    proc.stdin.flush()
-    # Keep stdin open without finishing the answer: only the clock can end it. The output
-    # is small enough to sit in the pipe buffers until the process exits.
-    try:
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with child(cmd, env=env, **pipes) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write(b"Users are split at random between the two models\n")
+        proc.stdin.flush()
+        # Keep stdin open without finishing the answer: only the clock can end it. The
+        # output is small enough to sit in the pipe buffers until the process exits.
         proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    with proc.stdin, proc.stdout, proc.stderr:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         text = proc.stdout.read().decode()
         errors = proc.stderr.read().decode()
     assert proc.returncode == 0, text + errors

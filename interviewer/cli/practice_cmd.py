@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -20,26 +18,10 @@ from interviewer.cli.common import (
     handle_errors,
 )
 
-if TYPE_CHECKING:
-    from interviewer.bank.library import Question
-    from interviewer.history.store import HistoryStore
-    from interviewer.session.driver import Exchange, Session
-
 
 def register(app: typer.Typer) -> None:
     """Add the `practice` command to ``app``."""
     app.command("practice")(practice)
-
-
-def order_due_first(questions: list[Question], store: HistoryStore) -> list[Question]:
-    """Due questions first (most overdue first), then never-seen ones, then the rest."""
-    due = store.due_question_ids()
-    seen = store.seen_question_ids()
-    rank = {qid: i for i, qid in enumerate(due)}
-    due_qs = sorted((q for q in questions if q.id in rank), key=lambda q: rank[q.id])
-    new_qs = [q for q in questions if q.id not in rank and q.id not in seen]
-    rest = [q for q in questions if q.id not in rank and q.id in seen]
-    return due_qs + new_qs + rest
 
 
 @handle_errors
@@ -81,8 +63,9 @@ def practice(
     from interviewer.bank.library import Selection, load_library, select_questions
     from interviewer.config import bank_paths, load_config
     from interviewer.history.store import HistoryStore
-    from interviewer.session.driver import Session
-    from interviewer.ui import practice as ui
+    from interviewer.session.runner import SessionConfig, SessionRunner, order_due_first, released
+    from interviewer.ui.answer_input import LineAnswerReader
+    from interviewer.ui.screen import TerminalView
 
     config = load_config()
     library = load_library(bank_paths(config, bank_dir))
@@ -104,93 +87,21 @@ def practice(
         api_key_env=api_key_env,
         samples=samples,
     )
-    n_follow = config.practice.follow_ups if follow_ups is None else follow_ups
+    setup = SessionConfig(
+        mode="practice",
+        title="practice",
+        follow_ups=config.practice.follow_ups if follow_ups is None else follow_ups,
+        hint_penalty=config.practice.hint_penalty,
+        reveal=reveal,
+        settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag},
+    )
     limit = count or config.practice.count
-    with HistoryStore.open_default() as store:
+    with HistoryStore.open_default() as store, released(chosen_grader):
         if due:
             questions = order_due_first(questions, store)
         if limit:
             questions = questions[:limit]
-        session = Session(
-            store,
-            chosen_grader,
-            mode="practice",
-            follow_ups=n_follow,
-            hint_penalty=config.practice.hint_penalty,
-            settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag},
+        runner = SessionRunner(
+            store, chosen_grader, setup, answers=LineAnswerReader(), view=TerminalView()
         )
-        ui.render_header(chosen_grader.info, len(questions), "practice", n_follow)
-        try:
-            run_questions(session, questions, reveal=reveal)
-        finally:
-            summary = session.finish()
-            ui.render_summary(session.exchanges, summary)
-
-
-def run_questions(session: Session, questions: list[Question], *, reveal: bool) -> None:
-    """Ask each question, grade, ask follow-ups; stop on /quit or end of input."""
-    from interviewer.ui import practice as ui
-
-    penalty = session.hint_penalty
-    for index, question in enumerate(questions, 1):
-        ui.render_question(question, index, len(questions))
-        started = time.monotonic()
-        got = ui.read_answer(partial(session.hint, question), hint_penalty=penalty)
-        elapsed = int((time.monotonic() - started) * 1000)
-        if got.interrupted:
-            if got.text:
-                session.answer(
-                    question, got.text, hints_used=got.hints_used, time_taken_ms=elapsed,
-                    grade=False,
-                )  # fmt: skip
-            raise KeyboardInterrupt
-        if got.action == "quit" and not got.text:
-            return
-        if got.action == "skip":
-            session.skip(question, time_taken_ms=elapsed)
-            continue
-        with ui.grading_status(session.grader_info):
-            exchange = session.answer(
-                question, got.text, hints_used=got.hints_used, time_taken_ms=elapsed
-            )
-        ui.render_exchange(exchange, penalty)
-        if reveal:
-            ui.render_reference(question)
-        if got.eof or got.action == "quit":
-            return
-        if not ask_follow_ups(session, exchange):
-            return
-        if ui.interactive() and index < len(questions):
-            choice = ui.ask_next()
-            if choice == "r":
-                ui.render_reference(question)
-            elif choice == "q":
-                return
-
-
-def ask_follow_ups(session: Session, exchange: Exchange) -> bool:
-    """Ask the follow-ups of one answer; False when the candidate ended the session."""
-    from interviewer.ui import practice as ui
-
-    follow_ups = session.follow_ups_for(exchange)
-    for number, follow_up in enumerate(follow_ups, 1):
-        ui.render_follow_up(follow_up.text, number, len(follow_ups))
-        started = time.monotonic()
-        got = ui.read_answer(prompt="Your answer to the follow-up")
-        elapsed = int((time.monotonic() - started) * 1000)
-        if got.interrupted:
-            if got.text:
-                session.answer_follow_up(
-                    exchange, follow_up, got.text, time_taken_ms=elapsed, grade=False
-                )
-            raise KeyboardInterrupt
-        if got.action == "skip":
-            continue
-        if got.action == "quit" and not got.text:
-            return False
-        with ui.grading_status(session.grader_info):
-            reply = session.answer_follow_up(exchange, follow_up, got.text, time_taken_ms=elapsed)
-        ui.render_exchange(reply, 0.0)
-        if got.eof or got.action == "quit":
-            return False
-    return True
+        runner.run(questions)

@@ -1,11 +1,11 @@
 """A practice or mock interview: hints, grading, follow-ups and saving, without terminal I/O.
 
-The CLI reads answers and renders results; this module decides what happens to them. The
-order of operations is the point: every answer is written to the history database *before*
-it is graded, so a crash, a Ctrl-C or a failing endpoint never loses what the candidate
-typed. An endpoint failure is recorded as an ungraded attempt (never a score of 0); fatal
-failures (bad key, unknown model, unreachable server, exhausted quota) end the session after
-that record is written.
+The session loop (`interviewer.session.runner`) reads answers and shows results through the
+ui; this module decides what happens to them. The order of operations is the point: every
+answer is written to the history database *before* it is graded, so a crash, a Ctrl-C or a
+failing endpoint never loses what the candidate typed. An endpoint failure is recorded as an
+ungraded attempt (never a score of 0); fatal failures (bad key, unknown model, unreachable
+server, exhausted quota) end the session after that record is written.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from interviewer.session.driver import Exchange
+from interviewer.session.runner import Progress, SessionConfig
 
 # (lower bound of the mean score, verdict) from the top down.
 VERDICTS: tuple[tuple[float, str], ...] = (
@@ -25,6 +26,27 @@ VERDICTS: tuple[tuple[float, str], ...] = (
 STRONG_TOPIC = 70.0
 WEAK_TOPIC = 60.0
 MINUTES_PER_QUESTION = 5
+
+
+def mock_config(minutes: float, follow_ups: int, settings: dict[str, Any]) -> SessionConfig:
+    """A session under interview conditions: timed, no hints, no pauses, a debrief at the end."""
+
+    def report(exchanges: list[Exchange], progress: Progress) -> MockReport:
+        return build_report(
+            exchanges, minutes=minutes, elapsed_s=progress.elapsed_s, timed_out=progress.timed_out
+        )
+
+    return SessionConfig(
+        mode="mock",
+        title=f"mock · {minutes:g} min",
+        follow_ups=follow_ups,
+        hint_penalty=0.0,
+        hints=False,
+        time_limit_s=minutes * 60.0,
+        pause_between=False,
+        settings={"minutes": minutes, **settings},
+        report=report,
+    )
 
 
 def question_count(minutes: float, available: int, count: int | None) -> int:

@@ -1,22 +1,13 @@
-"""The interview screen: question panels, answer input, grades, follow-ups and the summary.
+"""The interview screen: question panels, grades, follow-ups and the session summary.
 
-Answers are read line by line from stdin so that a session can be typed, pasted or piped.
-A line holding only ``.`` ends an answer; end of input ends the answer and the session.
-Commands typed on a line of their own: ``/skip``, ``/hint``, ``/quit``, ``/help``.
+How answers are typed is `interviewer.ui.answer_input`'s business; `interviewer.ui.screen`
+puts the two together for the session loop.
 """
 
 from __future__ import annotations
 
-import codecs
-import io
-import os
-import select
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Literal
 
 from rich.panel import Panel
 from rich.table import Table
@@ -36,100 +27,6 @@ UNGRADED_TEXT = {
     "refused": "the grader refused to grade",
     "invalid": "the grader's reply did not fit the grade format",
 }
-
-
-@dataclass
-class AnswerInput:
-    """What the candidate did at an answer prompt."""
-
-    action: Literal["answer", "skip", "quit"]
-    text: str = ""
-    hints_used: int = 0
-    eof: bool = False
-    timed_out: bool = False
-    interrupted: bool = False
-
-
-def interactive() -> bool:
-    return sys.stdin.isatty()
-
-
-class _StdinLines:
-    """Line reader on stdin that can wait with a deadline.
-
-    ``select`` on the file descriptor tells whether input is ready, but Python's buffered
-    ``sys.stdin`` may already hold lines the descriptor no longer shows, so with a deadline we
-    read the descriptor ourselves and keep our own buffer. Without a deadline, or where stdin
-    has no selectable descriptor (Windows, an in-memory stream under test), this is plain
-    ``readline``.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        # Set when input was not valid UTF-8; the caller says so once.
-        self.replaced = False
-
-    def _fileno(self) -> int | None:
-        try:
-            fd = sys.stdin.fileno()
-            select.select([fd], [], [], 0)
-        except (AttributeError, ValueError, OSError):
-            return None
-        return fd
-
-    def readline(self, deadline: float | None = None) -> str | None:
-        """Return the next line ('' at end of input) or None when the deadline passed.
-
-        A process reads either always with a deadline (mock) or never (practice): the two
-        paths buffer separately, so mixing them could reorder input.
-        """
-        stdin = sys.stdin
-        if isinstance(stdin, io.TextIOWrapper) and stdin.errors == "strict":
-            # Undecodable input must reach _clean, not end the session with a traceback.
-            stdin.reconfigure(errors="surrogateescape")
-        fd = self._fileno() if deadline is not None else None
-        if fd is None:
-            if self._buffer:
-                line, self._buffer = self._take()
-                return self._clean(line)
-            return self._clean(sys.stdin.readline())
-        while "\n" not in self._buffer and not self._eof:
-            assert deadline is not None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                self._eof = True
-                self._buffer += self._decoder.decode(b"", final=True)
-            else:
-                self._buffer += self._decoder.decode(chunk)
-        line, self._buffer = self._take()
-        return self._clean(line)
-
-    def _take(self) -> tuple[str, str]:
-        head, sep, tail = self._buffer.partition("\n")
-        return head + sep, tail
-
-    def _clean(self, text: str) -> str:
-        """Turn bytes that were not UTF-8 (surrogate escapes) into U+FFFD, and remember it.
-
-        Such text cannot be stored or sent anywhere as UTF-8; the rest of the answer is kept.
-        """
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            self.replaced = True
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return text
-
-
-_stdin = _StdinLines()
 
 
 def _score_style(score: float) -> str:
@@ -172,78 +69,6 @@ def render_question(question: Question, index: int, total: int, extra: str = "")
 
 def render_follow_up(text: str, number: int, total: int) -> None:
     console.print(Panel(text, title=f"Follow-up {number}/{total}", border_style="accent"))
-
-
-def read_answer(
-    hint: Callable[[int], str | None] | None = None,
-    *,
-    hint_penalty: float = 0.0,
-    prompt: str = "Your answer",
-    deadline: float | None = None,
-) -> AnswerInput:
-    """Read one multi-line answer; handle /hint, /skip, /quit, end of input and time-up.
-
-    With a ``deadline`` (monotonic seconds), the lines typed so far are submitted when time
-    runs out, as in a real interview.
-    """
-    console.print(f"[muted]{prompt} (end with a line '{END_MARK}'):[/muted]")
-    lines: list[str] = []
-    hints_used = 0
-    while True:
-        replaced_before = _stdin.replaced
-        try:
-            raw = _stdin.readline(deadline)
-        except KeyboardInterrupt:
-            # Ctrl-C ends the session, but what was typed so far is handed back to be saved.
-            return AnswerInput("quit", "\n".join(lines).strip(), hints_used, interrupted=True)
-        if _stdin.replaced and not replaced_before:
-            err_console.print(
-                "[warn]Your input is not valid UTF-8: bytes that could not be read are kept"
-                " as �. Set your terminal (or the file you pipe in) to UTF-8.[/warn]"
-            )
-        if raw is None:
-            text = "\n".join(lines).strip()
-            console.print("[warn]Time is up for this question.[/warn]")
-            return AnswerInput("answer" if text else "skip", text, hints_used, timed_out=True)
-        if raw == "":
-            return AnswerInput(
-                action="answer" if any(s.strip() for s in lines) else "quit",
-                text="\n".join(lines).strip(),
-                hints_used=hints_used,
-                eof=True,
-            )
-        line = raw.rstrip("\r\n")
-        command = line.strip().lower()
-        if command == END_MARK:
-            if any(s.strip() for s in lines):
-                return AnswerInput("answer", "\n".join(lines).strip(), hints_used)
-            err_console.print(
-                "[warn]An empty answer can't be graded: type your answer, /skip or /quit.[/warn]"
-            )
-            continue
-        if command in ("/skip", "/quit"):
-            action: Literal["skip", "quit"] = "skip" if command == "/skip" else "quit"
-            return AnswerInput(action, "\n".join(lines).strip(), hints_used)
-        if command == "/hint":
-            if hint is None:
-                console.print("[muted]Hints are off in this mode.[/muted]")
-                continue
-            revealed = hint(hints_used)
-            if revealed is None:
-                console.print("[muted]No more hints for this question.[/muted]")
-            else:
-                hints_used += 1
-                console.print(
-                    f"[warn]Hint {hints_used}:[/warn] {revealed} "
-                    f"[muted](−{hint_penalty:g} points)[/muted]",
-                )
-            continue
-        if command == "/help":
-            console.print(
-                f"[muted]'{END_MARK}' ends the answer · /hint · /skip · /quit · Ctrl-D ends[/muted]"
-            )
-            continue
-        lines.append(line)
 
 
 @contextmanager
@@ -361,12 +186,6 @@ def render_reference(question: Question) -> None:
         console.print(
             Panel(question.reference_notes, title="Correction / completion", border_style="warn")
         )
-
-
-def ask_next() -> str:
-    """After a grade in a terminal: Enter for next, r for the reference, q to quit."""
-    console.print("[muted][Enter] next · [r] reference answer · [q] quit[/muted] ", end="")
-    return (_stdin.readline() or "").strip().lower()
 
 
 def _score_cell(exchange: Exchange) -> Text:
