@@ -120,8 +120,9 @@ def run_concurrency(rows: int, concurrency: int, delay: float, work: Path) -> di
     import openai  # noqa: F401  (imported before timing, as any long run pays it once)
 
     from interviewer.bank.library import load_library
-    from interviewer.batch import engine as core
     from interviewer.batch.inputs import InputReader
+    from interviewer.batch.job import BatchJob
+    from interviewer.batch.replicas import Replica
     from interviewer.config import EndpointProfile
     from interviewer.grading.llm_grader import LLMGrader
 
@@ -139,10 +140,10 @@ def run_concurrency(rows: int, concurrency: int, delay: float, work: Path) -> di
         source = write_answers(work / "answers.csv", rows)
         profile = EndpointProfile(name="bench", base_url=url, model="test-model", max_retries=0)
         grader = LLMGrader(profile)
-        job = core.BatchJob(
+        job = BatchJob(
             readers=[InputReader(source)],
             library=load_library([banks]),
-            replicas=[core.Replica(url, grader, concurrency)],
+            replicas=[Replica(url, grader, concurrency)],
             results=work / "results.jsonl",
         )
         with job:

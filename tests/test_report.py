@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.bank.library import Question
-from interviewer.batch import engine as core
 from interviewer.batch import report
-from interviewer.batch.inputs import InputRow
+from interviewer.batch.input_rows import InputRow
+from interviewer.batch.report_data import histogram
+from interviewer.batch.report_html import render_html
+from interviewer.batch.report_markdown import render_markdown
+from interviewer.batch.results import result_record
+from interviewer.batch.rows import RowTask, row_hash
 from interviewer.grading.grade import GraderInfo, Outcome
 from interviewer.grading.offline import OfflineGrader
 
@@ -46,13 +50,13 @@ def record(
     else:
         info = GraderInfo(kind="llm", model="m")
         outcome = Outcome(ungraded_reason=ungraded, ungraded_detail="bad", info=info)
-    digest = core.row_hash(question, answer, grader.info)
-    task = core.RowTask(
+    digest = row_hash(question, answer, grader.info)
+    task = RowTask(
         InputRow(source, row, row + 1, answer=answer, candidate=candidate, id=f"id{row}"),
         question,
         digest,
     )
-    return core.result_record(task, outcome)
+    return result_record(task, outcome)
 
 
 def write_results(path: Path, records: list[dict[str, Any]], tail: str = "") -> Path:
@@ -112,7 +116,7 @@ def test_keys_filter_limits_the_report(tmp_path: Path) -> None:
 
 
 def test_histogram_bins() -> None:
-    assert report.histogram([0, 9.9, 10, 55, 99.9, 100]) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert histogram([0, 9.9, 10, 55, 99.9, 100]) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
 
 
 def test_summary_csv_in_input_order_with_safe_cells(tmp_path: Path) -> None:
@@ -171,7 +175,7 @@ def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
 
 def test_markdown_report(tmp_path: Path) -> None:
     path, _ = sample(tmp_path)
-    text = report.render_markdown(report.build_report(path))
+    text = render_markdown(report.build_report(path))
     assert "## Score distribution" in text
     assert "## Key points most often missed" in text
     assert "\\| pipe" in text  # a pipe cannot break the table
@@ -183,5 +187,5 @@ def test_empty_results(tmp_path: Path) -> None:
     path = write_results(tmp_path / "r.jsonl", [])
     data = report.build_report(path)
     assert (data.rows, data.mean, data.weakest) == (0, None, [])
-    assert "No graded answer yet" in report.render_html(data)
-    assert "No graded answer yet" in report.render_markdown(data)
+    assert "No graded answer yet" in render_html(data)
+    assert "No graded answer yet" in render_markdown(data)
