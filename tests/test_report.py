@@ -14,7 +14,7 @@ from interviewer.batch.input_rows import InputRow
 from interviewer.batch.report_data import histogram
 from interviewer.batch.report_html import render_html
 from interviewer.batch.report_markdown import render_markdown
-from interviewer.batch.results import result_record
+from interviewer.batch.results import result_line, result_record
 from interviewer.batch.rows import RowTask, row_hash
 from interviewer.grading.grade import GraderInfo, Outcome
 from interviewer.grading.offline import OfflineGrader
@@ -189,3 +189,22 @@ def test_empty_results(tmp_path: Path) -> None:
     assert (data.rows, data.mean, data.weakest) == (0, None, [])
     assert "No graded answer yet" in render_html(data)
     assert "No graded answer yet" in render_markdown(data)
+
+
+def test_result_line_is_the_record_as_one_json_line() -> None:
+    """The coordinator's fast encoding writes exactly the fields of result_record, in order."""
+    grader = OfflineGrader()
+    answer = 'Keys and values — 前の tokens, "quoted" and \\ escaped.'
+    outcome = grader.grade(Q1, answer)
+    task = RowTask(InputRow("in.csv", 3, 4, answer=answer, id="x"), Q1, "h" * 32, 1)
+    for duplicate_of in (None, "h" * 32):
+        line = result_line(task, outcome, duplicate_of=duplicate_of)
+        assert line.endswith(b"\n")
+        assert line.count(b"\n") == 1
+        decoded = json.loads(line)
+        expected = result_record(task, outcome, duplicate_of=duplicate_of)
+        decoded.pop("graded_at")
+        expected.pop("graded_at")
+        assert decoded == expected
+        assert list(decoded) == list(expected)
+        assert "前の" in line.decode("utf-8")  # UTF-8, not \u escapes, as before

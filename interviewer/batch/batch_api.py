@@ -16,7 +16,7 @@ from typing import IO, Any, Protocol
 
 from interviewer.bank.library import Question
 from interviewer.batch.costs import RequestBuilder
-from interviewer.batch.results import ResultSink, result_record
+from interviewer.batch.results import ResultSink, result_line
 from interviewer.batch.rows import RowTask
 from interviewer.batch.run import BatchCounts, ProgressCallback
 from interviewer.errors import InputError
@@ -252,8 +252,10 @@ def import_batch(
             outcome = grader.outcome_from_reply(
                 task.question, task.row.answer, reply.content, reply.finish_reason, reply.usage
             )
-        writer.write(result_record(task, outcome))
+        writer.add(result_line(task, outcome))
         counts.record(outcome)
+        if counts.finished % 64 == 0:
+            writer.flush()
         if progress is not None:
             progress(counts)
     writer.sync()

@@ -8,6 +8,7 @@ the other functions each do one step and return what the terminal shows.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +122,8 @@ def prepare(request: GradeRequest, config: Config, profile: EndpointProfile | No
     replicas, profile, inline = build_replicas(
         config, profile, choice=request.grader, concurrency=request.concurrency
     )
+    if not (request.export_batch or request.import_batch):
+        _connect_early(replicas)
     setup = GradeSetup(
         request=request,
         readers=readers,
@@ -322,6 +325,23 @@ def closing_notice(outcome: GradeOutcome) -> str | None:
     if outcome.counts.ungraded or outcome.scan.done_ungraded:
         return "Some rows are ungraded; re-run with --retry-ungraded to try them again."
     return None
+
+
+def _connect_early(replicas: list[Replica]) -> None:
+    """Build the HTTP clients in the background while the banks and inputs are read.
+
+    Importing the SDK is most of the time before a first request could go out; a failure
+    here is ignored, as the first grade meets it again and reports it properly.
+    """
+    graders = [g for g in (_llm(r.grader) for r in replicas) if g is not None]
+
+    def connect() -> None:
+        for grader in graders:
+            with contextlib.suppress(Exception):
+                grader.connect()
+
+    if graders:
+        threading.Thread(target=connect, name="grade-connect", daemon=True).start()
 
 
 def _llm(grader: Grader) -> LLMGrader | None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from interviewer.batch.replicas import Replica
-from interviewer.batch.results import ResultSink, result_record
+from interviewer.batch.results import ResultSink, outcome_to_json, result_line
 from interviewer.batch.rows import Prefetch, RowTask
 from interviewer.errors import EndpointError, is_fatal
 from interviewer.grading.grade import Grader, Outcome
@@ -101,6 +101,7 @@ class _ReplicaState:
 
 
 _Done = tuple[int, _Job, Outcome | BaseException]
+_Encoded = tuple[Outcome, bytes]  # an outcome and its JSON, shared by identical rows
 
 
 class _Run:
@@ -130,7 +131,7 @@ class _Run:
         self.result = BatchResult(BatchCounts(to_grade=to_grade))
         self.pending: deque[_Job] = deque()
         self.waiting: dict[str, list[RowTask]] = {}  # hash -> identical rows awaiting it
-        self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()
+        self.recent: OrderedDict[str, tuple[str, _Encoded]] = OrderedDict()
         self.inflight_hashes: set[str] = set()
         self.exhausted = False
         self.done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
@@ -146,19 +147,21 @@ class _Run:
         if self.progress is not None:
             self.progress(self.result.counts)
 
-    def _write(self, task: RowTask, outcome: Outcome, *, duplicate_of: str | None = None) -> None:
-        self.writer.write(result_record(task, outcome, duplicate_of=duplicate_of))
-        self.result.counts.record(outcome, reused=duplicate_of is not None)
+    def _write(self, task: RowTask, outcome: _Encoded, *, duplicate_of: str | None = None) -> None:
+        line = result_line(task, outcome[0], duplicate_of=duplicate_of, outcome_json=outcome[1])
+        self.writer.add(line)
+        self.result.counts.record(outcome[0], reused=duplicate_of is not None)
 
     def _finish(self, job: _Job, outcome: Outcome) -> None:
         task = job.task
-        self._write(task, outcome)
+        encoded = (outcome, outcome_to_json(outcome))
+        self._write(task, encoded)
         self.inflight_hashes.discard(task.hash)
-        self.recent[task.hash] = (task.key, outcome)
+        self.recent[task.hash] = (task.key, encoded)
         if len(self.recent) > 1024:
             self.recent.popitem(last=False)
         for twin in self.waiting.pop(task.hash, []):
-            self._write(twin, outcome, duplicate_of=task.key)
+            self._write(twin, encoded, duplicate_of=task.key)
         self._report()
 
     # ----------------------------------------------------------------- routing
@@ -300,6 +303,8 @@ class _Run:
                     self.result.stopped = True
                     break
                 self._dispatch()
+                # Lines are written after new requests are out, many per write call.
+                self.writer.flush_due()
                 busy = sum(s.inflight for s in self.states)
                 idle = self.stop.is_set() or self.result.fatal is not None
                 if busy == 0 and (idle or (self.exhausted and not self.pending)):
@@ -341,6 +346,7 @@ class _Run:
             except EndpointError as exc:
                 result = exc
             self._handle((0, job, result))
+            self.writer.flush_due()
         self.result.stopped = self.stop.is_set() or self.abandon.is_set()
         return self.result
 
