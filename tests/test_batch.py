@@ -3,6 +3,7 @@ resume, duplicates, dry-run estimates and the batch file export/import."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -176,6 +177,35 @@ def test_row_hash_covers_what_determines_a_grade() -> None:
         }
     )
     assert row_hash(QUESTION, "answer", moved) == base
+
+
+def test_resolver_hashes_rows_as_earlier_results_files_did(tmp_path: Path) -> None:
+    """Resuming needs the same hash for the same row: spelled out here as first defined."""
+    library = load_library([write_bank(tmp_path / "banks")])
+    info = GraderInfo(kind="llm", model="m", prompt_version="p1", settings={"seed": 7})
+    resolver = RowResolver(library, info)
+    answers = ["plain", 'quotes " and \\ slashes', "日本語の答え\nline two", ""]
+    for question in library.questions[:3]:
+        for number, answer in enumerate(answers, start=1):
+            row = InputRow("in.csv", number, number + 1, answer=answer, question_id=question.id)
+            task = resolver.resolve(row)
+            assert isinstance(task, RowTask)
+            payload = {
+                "question": question.question,
+                "reference": question.full_reference,
+                "key_points": question.key_points,
+                "rubric": [c.model_dump() for c in question.criteria],
+                "language": question.language,
+                "answer": answer,
+                "grader": {
+                    "kind": "llm",
+                    "model": "m",
+                    "prompt_version": "p1",
+                    "settings": {"seed": 7},
+                },
+            }
+            blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+            assert task.hash == hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
 def test_resolver_bank_adhoc_unknown_and_repeats(tmp_path: Path) -> None:

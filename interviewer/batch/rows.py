@@ -68,19 +68,49 @@ def identity_info(info: GraderInfo) -> dict[str, Any]:
     }
 
 
-def row_hash(question: Question, answer: str, info: GraderInfo) -> str:
-    """The content hash of one row: same inputs and grader, same hash, same grade."""
-    payload = {
+def _question_payload(question: Question, info: GraderInfo) -> dict[str, Any]:
+    return {
         "question": question.question,
         "reference": question.full_reference,
         "key_points": question.key_points,
         "rubric": [c.model_dump() for c in question.criteria],
         "language": question.language,
-        "answer": answer,
         "grader": identity_info(info),
     }
-    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _blob_digest(blob: str) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def row_hash(question: Question, answer: str, info: GraderInfo) -> str:
+    """The content hash of one row: same inputs and grader, same hash, same grade."""
+    payload = {**_question_payload(question, info), "answer": answer}
+    return _blob_digest(json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str))
+
+
+class _RowHasher:
+    """``row_hash`` with the question's part of the JSON encoded once per question.
+
+    With sorted keys "answer" comes first, so a row's JSON is its answer followed by the
+    question's (and grader's) part, which is the same for every answer to that question.
+    """
+
+    def __init__(self, info: GraderInfo) -> None:
+        self._info = info
+        self._tails: dict[int, tuple[Question, str]] = {}
+
+    def __call__(self, question: Question, answer: str) -> str:
+        cached = self._tails.get(id(question))
+        if cached is None or cached[0] is not question:
+            if len(self._tails) > 4096:
+                self._tails.clear()
+            payload = _question_payload(question, self._info)
+            whole = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+            cached = (question, whole[1:])  # without its opening brace
+            self._tails[id(question)] = cached
+        head = json.dumps(answer, ensure_ascii=False)
+        return _blob_digest(f'{{"answer": {head}, {cached[1]}')
 
 
 class RowResolver:
@@ -92,6 +122,7 @@ class RowResolver:
 
     def __init__(self, library: Library | None, info: GraderInfo, *, cache_size: int = 512):
         self._info = info
+        self._hash = _RowHasher(info)
         self._by_id: dict[str, Question] = {}
         if library is not None:
             for q in library.questions:
@@ -123,7 +154,7 @@ class RowResolver:
                 err = exc.errors()[0]
                 where = ".".join(str(p) for p in err["loc"])
                 return BadRow(row.source, row.row, row.line, f"{where}: {err['msg']}", row.id)
-        digest = row_hash(question, row.answer, self._info)
+        digest = self._hash(question, row.answer)
         occurrence = self._seen[digest]
         self._seen[digest] += 1
         return RowTask(row=row, question=question, hash=digest, occurrence=occurrence)
