@@ -328,20 +328,21 @@ def closing_notice(outcome: GradeOutcome) -> str | None:
 
 
 def _connect_early(replicas: list[Replica]) -> None:
-    """Build the HTTP clients in the background while the banks and inputs are read.
+    """Import the HTTP client's SDK in the background while the banks and inputs are read.
 
-    Importing the SDK is most of the time before a first request could go out; a failure
-    here is ignored, as the first grade meets it again and reports it properly.
+    The import is most of the time before a first request could go out. A failure here is
+    ignored: the first grade meets it again and reports it properly.
     """
-    graders = [g for g in (_llm(r.grader) for r in replicas) if g is not None]
+    if not any(_llm(r.grader) is not None for r in replicas):
+        return
 
-    def connect() -> None:
-        for grader in graders:
-            with contextlib.suppress(Exception):
-                grader.connect()
+    def preload() -> None:
+        from interviewer.grading import chat_client
 
-    if graders:
-        threading.Thread(target=connect, name="grade-connect", daemon=True).start()
+        with contextlib.suppress(Exception):
+            chat_client.preload()
+
+    threading.Thread(target=preload, name="grade-preload", daemon=True).start()
 
 
 def _llm(grader: Grader) -> LLMGrader | None:

@@ -400,7 +400,6 @@ class LLMGrader:
             forced if forced != "auto" else remembered_contract(profile) or "json_schema"
         )
         self._lock = threading.Lock()
-        self._client_lock = threading.Lock()
         self._client: ChatClient | None = None
 
     # ----------------------------------------------------------------- protocol
@@ -469,7 +468,7 @@ class LLMGrader:
         return self._graded(question, prepared, attempt, grade_reply, 0)
 
     def close(self) -> None:
-        with self._client_lock:
+        with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
@@ -545,14 +544,8 @@ class LLMGrader:
         return _Prepared(messages=messages, answer_sent=sent, key_points=points, notices=notices)
 
     # ----------------------------------------------------------------- sending
-    def connect(self) -> None:
-        """Build the HTTP client now (it imports the SDK), so the first grade need not wait."""
-        self._chat()
-
     def _chat(self) -> ChatClient:
-        # Its own lock: building the client imports the SDK, which must not hold up
-        # ``contract`` (and so ``info``) in other threads meanwhile.
-        with self._client_lock:
+        with self._lock:
             if self._client is None:
                 self._client = llm.ChatClient(self.profile, resolve_api_key(self.profile))
             return self._client
