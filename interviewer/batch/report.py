@@ -42,9 +42,6 @@ from interviewer.files import write_atomic
 
 # --------------------------------------------------------------------------- reading
 
-# Results files up to this size are parsed once for the report, not twice.
-PARSED_CACHE_BYTES = 16 * 1024 * 1024
-
 
 @dataclass(slots=True)
 class _Entry:
@@ -53,35 +50,7 @@ class _Entry:
     row: int
 
 
-class _Parsed:
-    """Lines the first pass parsed, kept for the second while they are few.
-
-    A results file of a typical run is read twice; keeping its parsed lines saves the
-    second parse. Past ``limit`` bytes nothing is kept, so memory stays bounded by the
-    index alone for a large file.
-    """
-
-    def __init__(self, limit: int = PARSED_CACHE_BYTES) -> None:
-        self.limit = limit
-        self.size = 0
-        self.lines: dict[int, dict[str, Any]] | None = {}
-
-    def keep(self, offset: int, size: int, record: dict[str, Any]) -> None:
-        if self.lines is None:
-            return
-        self.size += size
-        if self.size > self.limit:
-            self.lines = None
-        else:
-            self.lines[offset] = record
-
-    def take(self, offset: int) -> dict[str, Any] | None:
-        return None if self.lines is None else self.lines.pop(offset, None)
-
-
-def _index(
-    path: Path, keys: set[str] | None, parsed: _Parsed
-) -> tuple[dict[str, _Entry], list[str]]:
+def _index(path: Path, keys: set[str] | None) -> tuple[dict[str, _Entry], list[str]]:
     """Latest line per key, and the criterion ids in first-seen order."""
     latest: dict[str, _Entry] = {}
     sources: dict[str, int] = {}
@@ -107,23 +76,19 @@ def _index(
                 continue
             source = sources.setdefault(str(record.get("source")), len(sources))
             latest[key] = _Entry(start, source, int(record.get("row") or 0))
-            parsed.keep(start, len(raw), record)
             grade = (record.get("outcome") or {}).get("grade") or {}
             for criterion in grade.get("criteria") or []:
                 criteria.setdefault(str(criterion.get("criterion")), None)
     return latest, list(criteria)
 
 
-def _records(path: Path, latest: dict[str, _Entry], parsed: _Parsed) -> Iterable[dict[str, Any]]:
+def _records(path: Path, latest: dict[str, _Entry]) -> Iterable[dict[str, Any]]:
     """The winning line of each key, in input order (file, then row)."""
     order = sorted(latest.values(), key=lambda e: (e.source, e.row, e.offset))
     with path.open("rb") as fh:
         for entry in order:
-            record = parsed.take(entry.offset)
-            if record is None:
-                fh.seek(entry.offset)
-                record = json.loads(fh.readline())
-            yield record
+            fh.seek(entry.offset)
+            yield json.loads(fh.readline())
 
 
 SUMMARY_COLUMNS = (
@@ -149,8 +114,7 @@ def build_report(
     weakest: int = 10,
 ) -> ReportData:
     """Aggregate a results file (only ``keys`` when given) and write the CSV summary."""
-    parsed = _Parsed()
-    latest, criterion_ids = _index(results, keys, parsed)
+    latest, criterion_ids = _index(results, keys)
     data = ReportData(
         results=str(results), generated_at=datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -163,7 +127,7 @@ def build_report(
         writer = csv.writer(out)
         writer.writerow([*SUMMARY_COLUMNS, *criterion_ids, *STATUS_COLUMNS, *TRAILING_COLUMNS])
     try:
-        for seq, record in enumerate(_records(results, latest, parsed)):
+        for seq, record in enumerate(_records(results, latest)):
             outcome = record.get("outcome") or {}
             grade = outcome.get("grade")
             _aggregate(data, record, outcome, grade)
