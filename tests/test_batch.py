@@ -826,3 +826,20 @@ def test_first_window_is_small_and_read_ahead_forwards_errors(tmp_path: Path) ->
     with pytest.raises(StopIteration):
         next(ahead)
     assert list(Prefetch(iter(tasks), size=2)) == tasks
+
+
+@pytest.mark.parametrize("window", [2000, 7])
+def test_job_grades_the_rows_pending_tasks_would_in_the_same_order(
+    tmp_path: Path, window: int
+) -> None:
+    """A small input is graded from the scan's rows; a large one is read again: same order."""
+    rows = bank_rows(30)
+    rows[4]["answer"] = rows[1]["answer"]  # a repeat, to be numbered alike by both paths
+    rows[4]["question_id"] = rows[1]["question_id"]
+    job = make_job(tmp_path, rows, [Replica("r", FakeGrader(), 1)], window=window)
+    with job:
+        job.open()
+        assert job.state is not None
+        expected = pending_tasks(job.readers, job.library, job.info, job.state, window=window)
+        assert [t.key for t in job.tasks()] == [t.key for t in expected]
+        assert len({t.key for t in job.tasks()}) == 30

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from interviewer.bank.library import Library
@@ -12,7 +12,15 @@ from interviewer.batch.batch_api import BatchOutputIndex, ImportResult, ReplyPar
 from interviewer.batch.inputs import InputReader
 from interviewer.batch.replicas import Replica
 from interviewer.batch.results import ResultsState, ResultsWriter, load_results
-from interviewer.batch.rows import DEFAULT_WINDOW, RowTask, ScanSummary, pending_tasks, scan_inputs
+from interviewer.batch.rows import (
+    DEFAULT_WINDOW,
+    FIRST_WINDOW,
+    RowTask,
+    ScanSummary,
+    group_by_question,
+    pending_tasks,
+    scan_inputs,
+)
 from interviewer.batch.run import BatchCounts, BatchResult, ProgressCallback, run_batch
 from interviewer.grading.grade import GraderInfo
 
@@ -42,6 +50,8 @@ class BatchJob:
     writer: ResultsWriter | None = None
     state: ResultsState | None = None
     scan: ScanSummary | None = None
+    # The scan's rows to grade, while they fit in one sort window (else None).
+    _scanned: list[RowTask] | None = field(default=None, init=False, repr=False)
 
     @property
     def info(self) -> GraderInfo:
@@ -50,6 +60,7 @@ class BatchJob:
     def open(self) -> ScanSummary:
         self.writer = ResultsWriter(self.results)
         self.state = load_results(self.results, repair=True)
+        self._scanned = []
         self.scan = scan_inputs(
             self.readers,
             self.library,
@@ -57,11 +68,24 @@ class BatchJob:
             self.state,
             retry_ungraded=self.retry_ungraded,
             errors_path=self.errors_path,
+            on_task=self._keep,
         )
         return self.scan
 
+    def _keep(self, task: RowTask) -> None:
+        """Keep the scan's rows while few, so a small input is not read and resolved twice."""
+        if self._scanned is None:
+            return
+        if len(self._scanned) >= self.window:
+            self._scanned = None  # as many as a window: read them again when grading
+        else:
+            self._scanned.append(task)
+
     def tasks(self) -> Iterator[RowTask]:
         assert self.state is not None, "open() first"
+        if self._scanned is not None:
+            first = min(self.window, FIRST_WINDOW)
+            return group_by_question(iter(self._scanned), self.window, first=first)
         return pending_tasks(
             self.readers,
             self.library,
