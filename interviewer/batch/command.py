@@ -122,8 +122,8 @@ def prepare(request: GradeRequest, config: Config, profile: EndpointProfile | No
     replicas, profile, inline = build_replicas(
         config, profile, choice=request.grader, concurrency=request.concurrency
     )
-    if not (request.export_batch or request.import_batch):
-        _connect_early(replicas)
+    if not (request.dry_run or request.export_batch or request.import_batch):
+        _preload_sdk(replicas)
     setup = GradeSetup(
         request=request,
         readers=readers,
@@ -327,7 +327,7 @@ def closing_notice(outcome: GradeOutcome) -> str | None:
     return None
 
 
-def _connect_early(replicas: list[Replica]) -> None:
+def _preload_sdk(replicas: list[Replica]) -> None:
     """Import the HTTP client's SDK in the background while the banks and inputs are read.
 
     The import is most of the time before a first request could go out. A failure here is
