@@ -60,8 +60,9 @@ def test_llm_practice_with_one_follow_up_saves_the_whole_exchange(isolated_home,
     assert result.exit_code == 0, result.output
     assert "offline estimate" not in result.output
     assert "Randomisation is right" in result.output
-    # correctness 4, completeness 2, depth 2, clarity 3 with weights .4/.3/.2/.1
-    assert "Score 72.5/100" in result.output
+    # correctness 4, depth 2, clarity 3 with weights .4/.2/.1; completeness from the checklist
+    # (1 of 4 key points covered): 40 + 30 * 1/4 + 10 + 7.5
+    assert "Score 65/100" in result.output
     # the loopback server reports 321 + 123 tokens per reply
     assert "321 prompt + 123 completion tokens (reported by the server)" in result.output
     assert "888 tokens" in result.output  # session total: the answer and its follow-up
@@ -73,7 +74,7 @@ def test_llm_practice_with_one_follow_up_saves_the_whole_exchange(isolated_home,
     assert attempts[1]["answer"] == "A power analysis from the minimum detectable effect."
     grades = rows(isolated_home, "SELECT * FROM grades ORDER BY id")
     assert [g["graded"] for g in grades] == [1, 1]
-    assert grades[0]["score"] == 72.5
+    assert grades[0]["score"] == 65.0
     assert grades[0]["grader"] == "llm"
     assert grades[0]["model"] == "test-model"
     assert grades[0]["prompt_version"]
