@@ -94,6 +94,8 @@ class PracticeDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     follow_ups: int = Field(default=1, ge=0, le=5)
+    # No longer scored: a hinted key point earns at most partial credit instead (see
+    # docs/grading.md). Kept so that existing config files still load.
     hint_penalty: float = Field(default=10.0, ge=0, le=100)
     count: int | None = Field(default=None, ge=1)
 

@@ -135,14 +135,15 @@ def grade_payload(
     }
 
 
-def smallest_instance(schema: dict[str, Any]) -> Any:
+def smallest_instance(schema: dict[str, Any], status: str = "missing") -> Any:
     """The smallest value a JSON schema allows: every property present, empty strings and
-    lists, the first enum value (what a grammar-constrained model may emit at worst)."""
+    lists, level 0 and key-point ``status`` (what a grammar-constrained model may emit at
+    worst)."""
     if "enum" in schema:
-        return schema["enum"][0]
+        return status if status in schema["enum"] else schema["enum"][0]
     kind = schema.get("type")
     if kind == "object":
-        return {name: smallest_instance(sub) for name, sub in schema["properties"].items()}
+        return {name: smallest_instance(sub, status) for name, sub in schema["properties"].items()}
     if kind == "array":
         return []
     if kind == "integer":

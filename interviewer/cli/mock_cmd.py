@@ -137,7 +137,7 @@ def run_timed(session: Session, questions: list[Question], total_s: float) -> in
             continue
         with ui.grading_status(session.grader_info):
             exchange = session.answer(question, got.text, time_taken_ms=elapsed)
-        ui.render_exchange(exchange, 0.0)
+        ui.render_exchange(exchange)
         if got.eof or got.action == "quit":
             return timed_out
         for number, follow_up in enumerate(session.follow_ups_for(exchange), 1):
@@ -164,7 +164,7 @@ def run_timed(session: Session, questions: list[Question], total_s: float) -> in
                     reply.text,
                     time_taken_ms=int((time.monotonic() - fu_start) * 1000),
                 )
-            ui.render_exchange(graded, 0.0)
+            ui.render_exchange(graded)
             if reply.eof or reply.action == "quit":
                 return timed_out
     return timed_out

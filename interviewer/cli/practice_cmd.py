@@ -15,6 +15,7 @@ from interviewer.cli.common import (
     EndpointOpt,
     GraderOpt,
     ModelOpt,
+    PanelOpt,
     SamplesOpt,
     build_grader,
     handle_errors,
@@ -71,6 +72,7 @@ def practice(
     model: ModelOpt = None,
     api_key_env: ApiKeyEnvOpt = None,
     samples: SamplesOpt = 1,
+    panel: PanelOpt = None,
     bank_dir: BankDirOpt = None,
 ) -> None:
     """Practise: answer questions, get a rubric grade, key points, feedback and follow-ups.
@@ -96,14 +98,9 @@ def practice(
     )
     questions = select_questions(library, sel)
     chosen_grader = build_grader(
-        config,
-        grader=grader,
-        endpoint=endpoint,
-        base_url=base_url,
-        model=model,
-        api_key_env=api_key_env,
-        samples=samples,
-    )
+        config, grader=grader, endpoint=endpoint, base_url=base_url, model=model,
+        api_key_env=api_key_env, samples=samples, panel=panel,
+    )  # fmt: skip
     n_follow = config.practice.follow_ups if follow_ups is None else follow_ups
     limit = count or config.practice.count
     with HistoryStore.open_default() as store:
@@ -131,11 +128,10 @@ def run_questions(session: Session, questions: list[Question], *, reveal: bool) 
     """Ask each question, grade, ask follow-ups; stop on /quit or end of input."""
     from interviewer.ui import practice as ui
 
-    penalty = session.hint_penalty
     for index, question in enumerate(questions, 1):
         ui.render_question(question, index, len(questions))
         started = time.monotonic()
-        got = ui.read_answer(partial(session.hint, question), hint_penalty=penalty)
+        got = ui.read_answer(partial(session.hint, question))
         elapsed = int((time.monotonic() - started) * 1000)
         if got.interrupted:
             if got.text:
@@ -153,7 +149,7 @@ def run_questions(session: Session, questions: list[Question], *, reveal: bool) 
             exchange = session.answer(
                 question, got.text, hints_used=got.hints_used, time_taken_ms=elapsed
             )
-        ui.render_exchange(exchange, penalty)
+        ui.render_exchange(exchange)
         if reveal:
             ui.render_reference(question)
         if got.eof or got.action == "quit":
@@ -190,7 +186,7 @@ def ask_follow_ups(session: Session, exchange: Exchange) -> bool:
             return False
         with ui.grading_status(session.grader_info):
             reply = session.answer_follow_up(exchange, follow_up, got.text, time_taken_ms=elapsed)
-        ui.render_exchange(reply, 0.0)
+        ui.render_exchange(reply)
         if got.eof or got.action == "quit":
             return False
     return True

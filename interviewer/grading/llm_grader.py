@@ -40,7 +40,7 @@ from interviewer.config import CONTRACTS, Contract, EndpointProfile, resolve_api
 from interviewer.errors import ConfigError, EndpointError, InputError
 from interviewer.grading import chat_client as llm
 from interviewer.grading import tokens
-from interviewer.grading.aggregate import aggregate_grades
+from interviewer.grading.aggregate import add_usage, combine_outcomes, with_provenance
 from interviewer.grading.endpoint_state import next_contract, remember_contract, remembered_contract
 from interviewer.grading.grade import GradeReply, GraderInfo, Outcome, Usage, build_grade
 from interviewer.grading.key_points import resolve_key_points
@@ -143,9 +143,12 @@ class LLMGrader:
         prepared = self._prepare(question, answer)
         text = content or ""
         if usage:
+            details = usage.get("prompt_tokens_details")
+            cached = details.get("cached_tokens") if isinstance(details, dict) else None
             used = Usage(
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),
+                cached_prompt_tokens=cached if isinstance(cached, int) else None,
             )
         else:
             used = self._estimate_usage(prepared.messages, text)
@@ -380,12 +383,13 @@ class LLMGrader:
         )
 
     def _attempt_info(self, attempt: _Attempt) -> GraderInfo:
-        return self._info(
+        info = self._info(
             attempt.contract,
             attempt.seed,
             temperature=attempt.temperature,
             fingerprint=attempt.fingerprint,
         )
+        return with_provenance(info, attempt.usage)
 
     # ----------------------------------------------------------------- samples
     def _grade_samples(self, question: Question, prepared: PreparedRequest) -> Outcome:
@@ -403,46 +407,6 @@ class LLMGrader:
         combined = combine_outcomes(outcomes, "samples")
         combined.duration_ms = _ms(started)
         return combined
-
-
-def combine_outcomes(outcomes: list[Outcome], what: str) -> Outcome:
-    """One outcome from several of the same answer: the per-item aggregate of the graded ones
-    with the spread in a notice, or (none graded) the first outcome, still ungraded."""
-    total = Usage()
-    for o in outcomes:
-        total = add_usage(total, o.usage)
-    graded = [o for o in outcomes if o.grade is not None]
-    if not graded:
-        chosen = outcomes[0].model_copy(deep=True)
-        chosen.notices.append(f"None of the {len(outcomes)} {what} could be graded.")
-    else:
-        grade, spread = aggregate_grades([o.grade for o in graded if o.grade is not None])
-        base = min(graded, key=lambda o: abs((o.score or 0.0) - grade.score))
-        chosen = base.model_copy(deep=True, update={"grade": grade, "samples": spread.scores})
-        summary = spread.summary(what, grade.score)
-        if spread.unstable:
-            chosen.notices.append(f"Unstable grade: {summary}.")
-        else:
-            chosen.notices.append(f"{summary}.")
-        if len(graded) < len(outcomes):
-            chosen.notices.append(
-                f"{len(outcomes) - len(graded)} of {len(outcomes)} {what} were ungraded."
-            )
-    chosen.usage = total
-    return chosen
-
-
-def add_usage(total: Usage, more: Usage) -> Usage:
-    """Token totals of two calls (cached prompt tokens counted where either reported them)."""
-    cached = None
-    if total.cached_prompt_tokens is not None or more.cached_prompt_tokens is not None:
-        cached = (total.cached_prompt_tokens or 0) + (more.cached_prompt_tokens or 0)
-    return Usage(
-        prompt_tokens=total.prompt_tokens + more.prompt_tokens,
-        completion_tokens=total.completion_tokens + more.completion_tokens,
-        estimated=total.estimated or more.estimated,
-        cached_prompt_tokens=cached,
-    )
 
 
 def _ms(started: float) -> int:

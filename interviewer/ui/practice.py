@@ -177,7 +177,6 @@ def render_follow_up(text: str, number: int, total: int) -> None:
 def read_answer(
     hint: Callable[[int], str | None] | None = None,
     *,
-    hint_penalty: float = 0.0,
     prompt: str = "Your answer",
     deadline: float | None = None,
 ) -> AnswerInput:
@@ -235,7 +234,7 @@ def read_answer(
                 hints_used += 1
                 console.print(
                     f"[warn]Hint {hints_used}:[/warn] {revealed} "
-                    f"[muted](−{hint_penalty:g} points)[/muted]",
+                    "[muted](this key point now earns at most half credit)[/muted]",
                 )
             continue
         if command == "/help":
@@ -260,14 +259,14 @@ def _levels_bar(level: int) -> str:
     return "■" * level + "□" * (MAX_LEVEL - level)
 
 
-def render_grade(grade: Grade, final_score: float | None, hints_used: int, penalty: float) -> None:
+def render_grade(grade: Grade, final_score: float | None, hints_used: int) -> None:
     score = grade.score
     label = " (offline estimate)" if grade.estimate else ""
     line = Text.from_markup(f"[{_score_style(score)}]Score {score:g}/100[/]{label}")
     if hints_used and final_score is not None:
         line.append_text(
             Text.from_markup(
-                f"  [muted]− {hints_used} hint(s) × {penalty:g} →[/muted]"
+                f"  [muted]{hints_used} hinted key point(s) at most partial →[/muted]"
                 f" [{_score_style(final_score)}]{final_score:g}[/]"
             )
         )
@@ -313,7 +312,7 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int, penal
         )
 
 
-def render_exchange(exchange: Exchange, penalty: float) -> None:
+def render_exchange(exchange: Exchange) -> None:
     """Show the result of one answer: the grade, or why it is ungraded."""
     outcome = exchange.outcome
     if outcome is None:
@@ -329,7 +328,7 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         )
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
-    render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)
+    render_grade(outcome.grade, exchange.final_score, exchange.hints_used)
     if outcome.info.kind == "llm":
         render_usage(outcome)
     if len(outcome.samples) > 1:
