@@ -122,7 +122,8 @@ def reply(schema: dict[str, Any], kind: str, criteria: list[str]) -> dict[str, A
     }
     if not arrays:
         if kind == "smallest":
-            return cs_smallest(schema)
+            smallest: dict[str, Any] = cs_smallest(schema)
+            return smallest
         base["key_points"] = {f"kp{i + 1}": p for i, p in enumerate(points)}
         base["criteria"] = dict(zip(criteria, levels, strict=True))
         return base

@@ -167,3 +167,20 @@ def test_offline_in_the_config_ignores_a_stale_endpoint_in_the_environment(
     result = runner.invoke(app, [*args, "--grader", "llm"], input=f"{ANSWER}\n.\n")
     assert result.exit_code != 0
     assert "Unknown endpoint 'removed-long-ago'" in result.output
+
+
+def test_practice_with_a_panel_grades_through_every_profile(isolated_home, chat_server):
+    with ChatServer() as other:
+        for name, server in (("first", chat_server), ("second", other)):
+            args = ["endpoints", "add", name, "--base-url", server.url, "--model", "test-model"]
+            assert runner.invoke(app, args).exit_code == 0
+        args = ["practice", "--bank", "llm-en", "--in-order", "-n", "1", "--follow-ups", "0",
+                "--bank-dir", str(DATA_BANK), "--panel", "first,second"]  # fmt: skip
+        result = runner.invoke(app, args, input=f"{ANSWER}\n.\n")
+        assert result.exit_code == 0, result.output
+        assert len(chat_server.chat_requests) == len(other.chat_requests) == 1
+    assert "2 grades aggregated" in result.output
+    grade = rows(isolated_home, "SELECT endpoint, settings_json FROM grades")[0]
+    assert grade["endpoint"] == "panel:first,second"
+    members = json.loads(grade["settings_json"])["panel"]
+    assert [m["endpoint"] for m in members] == ["first", "second"]

@@ -13,11 +13,15 @@ through them:
    (``EndpointError.kind == "contract"``), and remembers what each endpoint accepted.
    A profile's ``contract`` setting forces one and disables the ladder.
 3. **Parsing** (docs/architecture.md; ``interviewer.grading.reply_parsing``): a truncated
-   reply is ungraded(truncated), never repaired; the first JSON object is validated as a
-   ``GradeReply``; one re-ask quotes the validation error; then ungraded(unparseable). A
-   refusal is ungraded(refused). Blank content (DeepSeek JSON mode) is retried once.
+   reply is ungraded(truncated), never repaired; the reply (one entry per key point and per
+   criterion, ``request.grade_schema``) is decoded and turned into a ``GradeReply``; one
+   re-ask quotes the validation error; then ungraded(unparseable). A refusal is
+   ungraded(refused). Blank content (DeepSeek JSON mode) is retried once.
 4. **Grade**: ``grade.build_grade`` verifies quotes against the answer and computes the
-   overall score from the criteria.
+   overall score from the criteria and the key-point checklist (docs/grading.md).
+
+With ``samples`` > 1 the answer is graded that many times at the profile's
+``sample_temperature`` and the grades are aggregated per item (``interviewer.grading.aggregate``).
 
 Endpoint failures raise ``EndpointError``; callers record the attempt as
 ungraded(endpoint_error) and stop when ``errors.is_fatal`` says retrying is pointless.

@@ -291,6 +291,8 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int) -> No
         body = Text(kp.text)
         if kp.quote:
             body.append(f"  «{kp.quote}»", style="muted")
+        if kp.claimed:
+            body.append(f"  (graded {kp.claimed}; no quote found in the answer)", style="muted")
         # Each status has a theme style of the same name.
         points.add_row(Text(f"{KEY_POINT_MARKS[kp.status]} {kp.status}", style=kp.status), body)
     console.print(Panel(points, title="Key points", border_style="muted"))
@@ -334,7 +336,7 @@ def render_exchange(exchange: Exchange) -> None:
     if len(outcome.samples) > 1:
         spread = max(outcome.samples) - min(outcome.samples)
         console.print(
-            f"[muted]{len(outcome.samples)} samples: "
+            f"[muted]{len(outcome.samples)} grades aggregated: "
             + ", ".join(f"{s:g}" for s in outcome.samples)
             + f" (spread {spread:g})[/muted]"
         )
