@@ -322,3 +322,23 @@ def test_a_panel_needs_known_profiles(chat_server: ChatServer) -> None:
         choose_grader(config, GraderFlags(panel=("first", "ghost")))
     with pytest.raises(Exception, match="at least two"):
         choose_grader(config, GraderFlags(panel=("first",)))
+
+
+def test_a_grade_stored_before_the_checklist_score_still_loads() -> None:
+    stored = {
+        "score": 75.0,
+        "criteria": [
+            {"criterion": c, "name": c.title(), "weight": w, "score": 3}
+            for c, w in zip(cs.DEFAULT_CRITERIA, (0.4, 0.3, 0.2, 0.1), strict=True)
+        ],
+        "key_points": [
+            {"index": 1, "text": "dicts are hash tables", "status": "covered", "quote": "x"},
+            {"index": 2, "text": "probing", "status": "missing"},
+        ],
+        "feedback": "ok",
+    }
+    grade = Grade.model_validate_json(json.dumps(stored))
+    assert grade.score == 75.0, "the stored score is kept, not recomputed"
+    assert [kp.claimed for kp in grade.key_points] == [None, None]
+    # A hint on the covered point: 30 + 30 * (1/2 + 0) / 2 + 15 + 7.5
+    assert grade.final_score({1}) == 60.0

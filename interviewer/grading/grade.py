@@ -5,10 +5,12 @@ A grade is always a validated model, never free text (the raw reply is kept next
 truncated or refused reply is recorded as such, never as a score of 0, and is kept out of
 statistics and review scheduling until it is re-graded.
 
-``GradeReply`` is the JSON shape a grader model must return. Field order matters: evidence
-and comments come before each score so that a model reasons before it commits to a number.
-``Grade`` is what we store and show: the reply plus what our code computes (key point texts,
-the overall score, dropped quotes).
+``GradeReply`` is a grader's verdicts as lists (one entry per key point and per criterion):
+what the offline grader builds directly and what ``reply_parsing`` turns a model's reply into
+(a model replies in the per-id object shape of ``request.grade_schema``). ``Grade`` is what we
+store and show: the verdicts plus what our code computes (key point texts, verdicts lowered
+for want of a quote, the overall score, dropped quotes). Its fields only ever gain defaults,
+so grades stored by older versions still load.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class CriterionReply(BaseModel):
 
 
 class GradeReply(BaseModel):
-    """The JSON object a grader model returns."""
+    """A grader's verdicts on one answer, before our code checks and scores them."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -102,7 +104,9 @@ class CriterionResult(BaseModel):
 class Grade(BaseModel):
     """A complete, validated grade of one answer."""
 
-    score: float = Field(ge=0, le=100, description="Overall 0-100, computed from criteria")
+    score: float = Field(
+        ge=0, le=100, description="Overall 0-100, computed from criteria and key points"
+    )
     criteria: list[CriterionResult]
     key_points: list[KeyPointResult]
     factual_errors: list[str] = Field(default_factory=list)
