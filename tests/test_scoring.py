@@ -342,3 +342,46 @@ def test_a_grade_stored_before_the_checklist_score_still_loads() -> None:
     assert [kp.claimed for kp in grade.key_points] == [None, None]
     # A hint on the covered point: 30 + 30 * (1/2 + 0) / 2 + 15 + 7.5
     assert grade.final_score({1}) == 60.0
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def test_fingerprint_and_cached_tokens_are_recorded(chat_server: ChatServer) -> None:
+    reply = cs.grade_reply(key_points=[("missing", "")] * 3)
+    reply.body["system_fingerprint"] = "fp_44709d6fcb"
+    reply.body["usage"]["prompt_tokens_details"] = {"cached_tokens": 256}
+    chat_server.enqueue(reply)
+    outcome = grader_for(chat_server).grade(QUESTION, ANSWER)
+    assert outcome.info.system_fingerprint == "fp_44709d6fcb"
+    assert outcome.usage.cached_prompt_tokens == 256
+    # The history store keeps the settings as JSON: both travel there too.
+    assert outcome.info.settings["system_fingerprint"] == "fp_44709d6fcb"
+    assert outcome.info.settings["cached_prompt_tokens"] == 256
+    assert outcome.info.settings["contract"] == "json_schema"
+    plain = grader_for(chat_server).grade(QUESTION, ANSWER)
+    assert plain.info.system_fingerprint is None
+    assert plain.usage.cached_prompt_tokens is None
+    assert "cached_prompt_tokens" not in plain.info.settings
+    usage = {
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "prompt_tokens_details": {"cached_tokens": 8},
+    }
+    body = cs.grade_json(key_points=[("missing", "")] * 3)
+    from_batch = grader_for(chat_server).outcome_from_reply(QUESTION, ANSWER, body, "stop", usage)
+    assert from_batch.usage.cached_prompt_tokens == 8
+
+
+def test_json_object_and_prompt_contracts_ask_for_the_same_shape(chat_server: ChatServer) -> None:
+    for contract in ("json_object", "prompt"):
+        chat_server.enqueue(cs.grade_reply(key_points=[("missing", "")] * 3))
+        graded_outcome = grader_for(chat_server, contract=contract).grade(QUESTION, ANSWER)
+        assert graded_outcome.graded
+        request = chat_server.last
+        assert request.format_type == ("json_object" if contract == "json_object" else None)
+        text = str(request.messages[-1]["content"])
+        shape = text[text.index("# Reply shape") : text.index(grade_request.BEGIN_MARK)]
+        for key in ("kp1", "kp2", "kp3", *cs.DEFAULT_CRITERIA, "factual_errors"):
+            assert f'"{key}"' in shape
+        assert '"kp4"' not in shape
