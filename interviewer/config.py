@@ -62,6 +62,9 @@ class EndpointProfile(BaseModel):
     answer_token_budget: int = Field(default=3000, ge=50)
     token_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
     temperature: float | None = Field(default=0.0, ge=0, le=2)
+    # Repeated samples (--samples N) are drawn at this temperature: at 0, local servers decode
+    # greedily and ignore the seed, so N samples would be N copies.
+    sample_temperature: float = Field(default=0.7, ge=0, le=2)
     seed: int | None = 7
     contract: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
     concurrency: int = Field(default=8, ge=1, le=1024)
@@ -91,6 +94,8 @@ class PracticeDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     follow_ups: int = Field(default=1, ge=0, le=5)
+    # No longer scored: a hinted key point earns at most partial credit instead (see
+    # docs/grading.md). Kept so that existing config files still load.
     hint_penalty: float = Field(default=10.0, ge=0, le=100)
     count: int | None = Field(default=None, ge=1)
 

@@ -113,24 +113,41 @@ def grade_payload(
     reference_issues: list[str] | None = None,
     factual_errors: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A GradeReply-shaped dict. ``key_points`` are (status, quote) pairs numbered from 1."""
+    """A grade reply in the shape the schema asks for. ``key_points`` are (status, quote)
+    pairs numbered from 1 (``kp1``…); ``scores`` maps criterion ids to levels."""
     levels = scores or dict.fromkeys(DEFAULT_CRITERIA, 3)
     points = key_points if key_points is not None else [("covered", ""), ("partial", "")]
     return {
-        "key_points": [
-            {"index": i, "quote": quote, "status": status}
-            for i, (status, quote) in enumerate(points, start=1)
-        ],
-        "criteria": [
-            {"criterion": cid, "evidence": f"evidence for {cid}", "comment": "ok", "score": lvl}
-            for cid, lvl in levels.items()
-        ],
         "factual_errors": factual_errors or [],
+        "key_points": {
+            f"kp{i}": {"quote": quote, "status": status}
+            for i, (status, quote) in enumerate(points, start=1)
+        },
+        "criteria": {
+            cid: {"evidence": f"evidence for {cid}", "comment": "ok", "level": lvl}
+            for cid, lvl in levels.items()
+        },
         "feedback": feedback,
         "stronger_answer": "A stronger answer would also compare the alternatives.",
         "follow_ups": follow_ups if follow_ups is not None else ["What would you change at scale?"],
         "reference_issues": reference_issues or [],
     }
+
+
+def smallest_instance(schema: dict[str, Any], status: str = "missing") -> Any:
+    """The smallest value a JSON schema allows: every property present, empty strings and
+    lists, level 0 and key-point ``status`` (what a grammar-constrained model may emit at
+    worst)."""
+    if "enum" in schema:
+        return status if status in schema["enum"] else schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: smallest_instance(sub, status) for name, sub in schema["properties"].items()}
+    if kind == "array":
+        return []
+    if kind == "integer":
+        return 0
+    return ""
 
 
 def grade_json(**kwargs: Any) -> str:
@@ -182,17 +199,26 @@ _NUMBERED = re.compile(r"^(\d+)\. ", re.MULTILINE)
 _CRITERION = re.compile(r"^- ([a-z][a-z0-9_]*) \(", re.MULTILINE)
 
 
+_ANSWER = re.compile(
+    r"=== BEGIN CANDIDATE ANSWER ===\n(.*?)\n=== END CANDIDATE ANSWER ===", re.DOTALL
+)
+
+
 def matching_grade_reply(request: Request) -> Reply:
     """A valid grade shaped to the request: one verdict per numbered key point and one score
-    per rubric criterion found in the prompt (the default handler's reply)."""
+    per rubric criterion found in the prompt (the default handler's reply). A covered point
+    quotes the answer's first word, so it keeps its status."""
     text = request.prompt_text
     if "You are a health check" in text:
         return completion('{"ok": true}')
     count = max((int(n) for n in _NUMBERED.findall(text)), default=2)
     criteria = list(dict.fromkeys(_CRITERION.findall(text))) or list(DEFAULT_CRITERIA)
+    answer = _ANSWER.search(text)
+    words = answer.group(1).split() if answer else []
+    quote = words[0] if words else ""
     return grade_reply(
         scores=dict.fromkeys(criteria, 3),
-        key_points=[("covered" if i % 2 else "partial", "") for i in range(1, count + 1)],
+        key_points=[("covered", quote) if i % 2 else ("partial", "") for i in range(1, count + 1)],
     )
 
 
@@ -220,13 +246,13 @@ def trailing_text_reply(**kwargs: Any) -> Reply:
 
 
 def malformed_reply() -> Reply:
-    return completion('{"key_points": [{"index": 1, "status": "covered"}, "criteria": oops')
+    return completion('{"key_points": {"kp1": {"status": "covered"}, "criteria": oops')
 
 
 def invalid_grade_reply() -> Reply:
     """Well-formed JSON that fails validation (score out of range, no feedback)."""
     payload = grade_payload()
-    payload["criteria"][0]["score"] = 9
+    payload["criteria"]["correctness"]["level"] = 9
     del payload["feedback"]
     return completion(json.dumps(payload))
 

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from interviewer.cli import app
+from interviewer.grading.grade import Grade
 
 runner = CliRunner()
 DATA_BANK = Path(__file__).parent / "data" / "bank"
@@ -98,11 +99,14 @@ def test_skip_hint_and_quit(isolated_home):
     )
     assert result.exit_code == 0, result.output
     assert "Hint 1:" in result.output
-    assert "(−10 points)" in result.output
+    assert "(this key point now earns at most half credit)" in " ".join(result.output.split())
     attempts = rows(isolated_home, "SELECT kind, hints_used FROM attempts ORDER BY id")
     assert [(a["kind"], a["hints_used"]) for a in attempts] == [("skip", 0), ("answer", 1)]
-    grade = rows(isolated_home, "SELECT score, final_score FROM grades")[0]
-    assert grade["final_score"] == pytest.approx(max(0.0, grade["score"] - 10.0))
+    stored = rows(isolated_home, "SELECT score, final_score, grade_json FROM grades")[0]
+    grade = Grade.model_validate_json(stored["grade_json"])
+    # The first key point was revealed: the final score counts it at most as partial.
+    assert stored["final_score"] == grade.final_score({1})
+    assert stored["final_score"] <= stored["score"]
 
 
 def test_end_of_input_ends_answer_and_session(isolated_home):

@@ -60,8 +60,9 @@ def test_llm_practice_with_one_follow_up_saves_the_whole_exchange(isolated_home,
     assert result.exit_code == 0, result.output
     assert "offline estimate" not in result.output
     assert "Randomisation is right" in result.output
-    # correctness 4, completeness 2, depth 2, clarity 3 with weights .4/.3/.2/.1
-    assert "Score 72.5/100" in result.output
+    # correctness 4, depth 2, clarity 3 with weights .4/.2/.1; completeness from the checklist
+    # (1 of 4 key points covered): 40 + 30 * 1/4 + 10 + 7.5
+    assert "Score 65/100" in result.output
     # the loopback server reports 321 + 123 tokens per reply
     assert "321 prompt + 123 completion tokens (reported by the server)" in result.output
     assert "888 tokens" in result.output  # session total: the answer and its follow-up
@@ -73,7 +74,7 @@ def test_llm_practice_with_one_follow_up_saves_the_whole_exchange(isolated_home,
     assert attempts[1]["answer"] == "A power analysis from the minimum detectable effect."
     grades = rows(isolated_home, "SELECT * FROM grades ORDER BY id")
     assert [g["graded"] for g in grades] == [1, 1]
-    assert grades[0]["score"] == 72.5
+    assert grades[0]["score"] == 65.0
     assert grades[0]["grader"] == "llm"
     assert grades[0]["model"] == "test-model"
     assert grades[0]["prompt_version"]
@@ -166,3 +167,20 @@ def test_offline_in_the_config_ignores_a_stale_endpoint_in_the_environment(
     result = runner.invoke(app, [*args, "--grader", "llm"], input=f"{ANSWER}\n.\n")
     assert result.exit_code != 0
     assert "Unknown endpoint 'removed-long-ago'" in result.output
+
+
+def test_practice_with_a_panel_grades_through_every_profile(isolated_home, chat_server):
+    with ChatServer() as other:
+        for name, server in (("first", chat_server), ("second", other)):
+            args = ["endpoints", "add", name, "--base-url", server.url, "--model", "test-model"]
+            assert runner.invoke(app, args).exit_code == 0
+        args = ["practice", "--bank", "llm-en", "--in-order", "-n", "1", "--follow-ups", "0",
+                "--bank-dir", str(DATA_BANK), "--panel", "first,second"]  # fmt: skip
+        result = runner.invoke(app, args, input=f"{ANSWER}\n.\n")
+        assert result.exit_code == 0, result.output
+        assert len(chat_server.chat_requests) == len(other.chat_requests) == 1
+    assert "2 grades aggregated" in result.output
+    grade = rows(isolated_home, "SELECT endpoint, settings_json FROM grades")[0]
+    assert grade["endpoint"] == "panel:first,second"
+    members = json.loads(grade["settings_json"])["panel"]
+    assert [m["endpoint"] for m in members] == ["first", "second"]

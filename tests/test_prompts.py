@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from string import Template
 
 import pytest
 
+from interviewer.bank.library import Question
 from interviewer.config import builtin_prompts_dir
 from interviewer.errors import PromptError
-from interviewer.grading.grade import KEY_POINT_STATUSES, GradeReply
+from interviewer.grading.grade import KEY_POINT_STATUSES
 from interviewer.grading.prompts import builtin_prompt_names, load_prompt, read_prompt
+from interviewer.grading.request import reply_shape
 
 SHIPPED = sorted(builtin_prompts_dir().glob("*.md"))
 
@@ -42,6 +45,7 @@ def test_request_keeps_the_answer_last() -> None:
         question="QUESTION",
         reference="REFERENCE",
         key_points="KEYPOINTS",
+        reply_shape="SHAPE",
         answer="ANSWER",
     )
     order = [text.index(part) for part in ("RUBRIC", "QUESTION", "REFERENCE", "KEYPOINTS")]
@@ -63,19 +67,23 @@ def test_system_prompt_states_the_rules() -> None:
     assert "ASCII" in text
     assert "JSON" in text  # json_object mode requires the word in the prompt
     assert '"evidence"' in text
-    assert text.index('"evidence"') < text.index('"score"'), "reasoning before the score"
+    assert text.index('"evidence"') < text.index('"level"'), "reasoning before the level"
+    assert text.index('"factual_errors"') < text.index('"key_points"') < text.index('"criteria"')
 
 
-def test_system_prompt_example_is_a_valid_grade_reply() -> None:
-    text = load_prompt("grader_system").render()
-    example = next(line for line in text.splitlines() if line.startswith('{"key_points"'))
-    reply = GradeReply.model_validate(json.loads(example))
-    assert [c.criterion for c in reply.criteria] == [
-        "correctness",
-        "completeness",
-        "depth",
-        "clarity",
-    ]
+def test_no_prompt_carries_levels_a_model_could_copy() -> None:
+    """Tiny models copied a worked example's levels: the shipped prompts give none, and the
+    reply shape in the request has placeholders that are not valid JSON."""
+    system = load_prompt("grader_system").render()
+    assert not re.search(r'"(?:level|score)": *\d', system)
+    question = Question(id="q", question="Q?", reference="R.", key_points=["a", "b", "c"])
+    shape = reply_shape(question, 3)
+    assert [f"kp{i}" in shape for i in (1, 2, 3, 4)] == [True, True, True, False]
+    for criterion in question.criteria:
+        assert f'"{criterion.id}"' in shape
+    assert not re.search(r'"level": *\d', shape)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(shape)
 
 
 def write(path: Path, text: str) -> Path:

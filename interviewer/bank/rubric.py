@@ -1,12 +1,15 @@
 """Grading criteria: the default rubric and how an overall score is computed from it.
 
-The overall score is computed here, from per-criterion levels and weights, never asked of a
-model: a model's own "overall" number drifts from its criterion scores and cannot be audited.
-Each criterion is scored on anchored levels 0-4 so that graders (people, models, the offline
-heuristic) share one vocabulary.
+The overall score is computed here, from per-criterion levels, weights and the key-point
+checklist (docs/grading.md states the formula), never asked of a model: a model's own
+"overall" number drifts from its criterion scores and cannot be audited. Each criterion is
+scored on anchored levels 0-4 so that graders (people, models, the offline heuristic) share
+one vocabulary.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -84,14 +87,91 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
 )
 
 
-def compute_score(levels: dict[str, int], criteria: tuple[Criterion, ...]) -> float:
-    """Return the weighted overall score on 0-100 from criterion levels (0-4).
+# What one key-point verdict is worth in the checklist term.
+KEY_POINT_CREDIT: dict[str, float] = {
+    "covered": 1.0,
+    "partial": 0.5,
+    "missing": 0.0,
+    "contradicted": 0.0,
+}
+# A key point the candidate was shown as a hint earns at most this much.
+HINTED_CREDIT = 0.5
+# The criterion whose term is computed from the key-point checklist instead of its level.
+CHECKLIST_CRITERION = "completeness"
+# A grade whose checklist credits no key point cannot score above this.
+NO_POINT_CAP = 70.0
 
+
+def checklist_credit(statuses: Sequence[str], hinted: Collection[int] = ()) -> float | None:
+    """The share of the key points the answer earned (0-1), or None without key points.
+
+    covered 1, partial 1/2, missing and contradicted 0; a hinted point (1-based index) earns at
+    most ``HINTED_CREDIT``.
+    """
+    if not statuses:
+        return None
+    credits = [
+        min(KEY_POINT_CREDIT.get(s, 0.0), HINTED_CREDIT)
+        if i in hinted
+        else KEY_POINT_CREDIT.get(s, 0.0)
+        for i, s in enumerate(statuses, start=1)
+    ]
+    return sum(credits) / len(credits)
+
+
+def correctness_cap(statuses: Sequence[str]) -> int:
+    """The highest correctness level a grade with these verdicts may keep.
+
+    A contradicted key point is a significant error (the level-2 anchor), so one caps
+    correctness at 2, two at 1, three or more at 0.
+    """
+    contradicted = sum(1 for s in statuses if s == "contradicted")
+    return MAX_LEVEL if contradicted == 0 else max(0, MAX_LEVEL - 1 - contradicted)
+
+
+def compute_score(
+    levels: dict[str, int],
+    criteria: Sequence[Criterion],
+    key_points: Sequence[str] | None = None,
+    hinted: Collection[int] = (),
+) -> float:
+    """Return the overall score on 0-100 from criterion levels (0-4) and key-point verdicts.
+
+    Without ``key_points`` (statuses in key-point order) this is the weighted mean of the
+    levels. With them the checklist decides what it can: the completeness criterion's term is
+    the checklist credit instead of its level, contradicted points cap correctness, and a
+    checklist that credits no point caps the score at ``NO_POINT_CAP``. See docs/grading.md.
     A criterion missing from ``levels`` counts as level 0: a grade that skips a criterion
     must not score higher than one that addresses it.
     """
-    total_weight = sum(c.weight for c in criteria)
+    return weighted_score(
+        levels, {c.id: c.weight for c in criteria}, key_points=key_points, hinted=hinted
+    )
+
+
+def weighted_score(
+    levels: dict[str, int],
+    weights: dict[str, float],
+    *,
+    key_points: Sequence[str] | None = None,
+    hinted: Collection[int] = (),
+) -> float:
+    """``compute_score`` from criterion weights by id (what a stored grade keeps)."""
+    total_weight = sum(weights.values())
     if total_weight <= 0:
         return 0.0
-    earned = sum(c.weight * levels.get(c.id, 0) / MAX_LEVEL for c in criteria)
-    return round(100.0 * earned / total_weight, 1)
+    credit = checklist_credit(key_points or (), hinted)
+    cap = correctness_cap(key_points or ())
+    earned = 0.0
+    for cid, weight in weights.items():
+        level = levels.get(cid, 0)
+        if cid == "correctness":
+            level = min(level, cap)
+        share = level / MAX_LEVEL
+        if cid == CHECKLIST_CRITERION and credit is not None:
+            share = credit
+        earned += weight * share
+    score = 100.0 * earned / total_weight
+    if credit == 0.0:
+        score = min(score, NO_POINT_CAP)
+    return round(score, 1)

@@ -77,7 +77,22 @@ ApiKeyEnvOpt = Annotated[
     typer.Option("--api-key-env", help="Name of the environment variable holding the API key."),
 ]
 SamplesOpt = Annotated[
-    int, typer.Option("--samples", min=1, max=9, help="Grade N times; report median and spread.")
+    int,
+    typer.Option(
+        "--samples",
+        min=1,
+        max=9,
+        help="Grade N times at the profile's sample_temperature; aggregate per key point and"
+        " criterion and report the spread.",
+    ),
+]
+PanelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--panel",
+        help="Grade with several endpoint profiles (comma-separated names, e.g. local,hosted)"
+        " and aggregate their grades.",
+    ),
 ]
 BankDirOpt = Annotated[
     list[Path] | None,
@@ -93,6 +108,7 @@ def grader_flags(
     model: str | None,
     api_key_env: str | None,
     samples: int = 1,
+    panel: str | None = None,
 ) -> GraderFlags:
     """The grading options as given on the command line (None: not given)."""
     from interviewer.grading.factory import GraderFlags
@@ -104,6 +120,7 @@ def grader_flags(
         model=model,
         api_key_env=api_key_env,
         samples=samples,
+        panel=tuple(n.strip() for n in (panel or "").split(",") if n.strip()),
     )
 
 
@@ -116,6 +133,7 @@ def build_grader(
     model: str | None,
     api_key_env: str | None,
     samples: int = 1,
+    panel: str | None = None,
 ) -> Grader:
     """The grader for this command, chosen by ``interviewer.grading.factory``."""
     from interviewer.grading.factory import choose_grader
@@ -127,6 +145,7 @@ def build_grader(
         model=model,
         api_key_env=api_key_env,
         samples=samples,
+        panel=panel,
     )
     return close_when_done(choose_grader(config, flags).grader)
 

@@ -13,6 +13,7 @@ from interviewer.cli.common import (
     EndpointOpt,
     GraderOpt,
     ModelOpt,
+    PanelOpt,
     SamplesOpt,
     build_grader,
     handle_errors,
@@ -53,6 +54,7 @@ def practice(
     model: ModelOpt = None,
     api_key_env: ApiKeyEnvOpt = None,
     samples: SamplesOpt = 1,
+    panel: PanelOpt = None,
     bank_dir: BankDirOpt = None,
 ) -> None:
     """Practise: answer questions, get a rubric grade, key points, feedback and follow-ups.
@@ -69,13 +71,9 @@ def practice(
 
     config = load_config()
     library = load_library(bank_paths(config, bank_dir))
+    shuffled = shuffle and not due
     sel = Selection(
-        bank=bank,
-        topic=topic,
-        difficulty=difficulty,
-        tag=tag,
-        shuffle=shuffle and not due,
-        seed=seed,
+        bank=bank, topic=topic, difficulty=difficulty, tag=tag, shuffle=shuffled, seed=seed
     )
     questions = select_questions(library, sel)
     chosen_grader = build_grader(
@@ -86,6 +84,7 @@ def practice(
         model=model,
         api_key_env=api_key_env,
         samples=samples,
+        panel=panel,
     )
     setup = SessionConfig(
         mode="practice",

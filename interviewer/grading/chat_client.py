@@ -63,6 +63,7 @@ class Completion:
     reasoning: str | None = None
     refusal: str | None = None
     duration_ms: int = 0
+    system_fingerprint: str | None = None
 
 
 def is_reasoning_model(model: str | None) -> bool:
@@ -103,11 +104,16 @@ def build_request_body(
     max_output_tokens: int,
     schema: dict[str, Any] | None = None,
     seed: int | None = None,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
-    """The chat-completions request body, as sent and as written to batch files."""
+    """The chat-completions request body, as sent and as written to batch files.
+
+    ``temperature`` overrides the profile's (repeated samples are drawn above 0), but only
+    where the profile sends a temperature at all.
+    """
     body: dict[str, Any] = {"model": profile.model, "messages": messages}
     if sends_temperature(profile):
-        body["temperature"] = profile.temperature
+        body["temperature"] = profile.temperature if temperature is None else temperature
     chosen_seed = seed if seed is not None else profile.seed
     if chosen_seed is not None:
         body["seed"] = chosen_seed
@@ -182,6 +188,7 @@ class ChatClient:
         max_output_tokens: int,
         schema: dict[str, Any] | None = None,
         seed: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         """Send one chat request; raise EndpointError (never an SDK exception) on failure."""
         body = build_request_body(
@@ -191,6 +198,7 @@ class ChatClient:
             max_output_tokens=max_output_tokens,
             schema=schema,
             seed=seed,
+            temperature=temperature,
         )
         url, client = self._next()
         start = time.perf_counter()
@@ -209,9 +217,12 @@ class ChatClient:
         message = choice.message
         usage = None
         if response.usage is not None:
+            details = getattr(response.usage, "prompt_tokens_details", None)
+            cached = getattr(details, "cached_tokens", None) if details is not None else None
             usage = Usage(
                 prompt_tokens=response.usage.prompt_tokens or 0,
                 completion_tokens=response.usage.completion_tokens or 0,
+                cached_prompt_tokens=cached if isinstance(cached, int) else None,
             )
         return Completion(
             text=message.content or "",
@@ -221,6 +232,7 @@ class ChatClient:
             reasoning=_reasoning(message),
             refusal=getattr(message, "refusal", None) or None,
             duration_ms=duration_ms,
+            system_fingerprint=getattr(response, "system_fingerprint", None) or None,
         )
 
     def list_models(self) -> list[str]:

@@ -37,6 +37,7 @@ class GraderFlags:
     model: str | None = None
     api_key_env: str | None = None
     samples: int = 1
+    panel: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def choose_grader(
     if flags.samples < 1:
         raise ConfigError("--samples must be at least 1.")
     choice = grader_choice(config, flags.grader, env)
+    if flags.panel:
+        return _panel(config, flags, choice)
     profile: EndpointProfile | None = None
     if choice != "offline":
         profile = resolve_endpoint(
@@ -98,6 +101,43 @@ def choose_grader(
     prompts_dir = Path(config.prompts_dir).expanduser() if config.prompts_dir else None
     grader = _llm_grader(profile, flags.samples, prompts_dir)
     return ChosenGrader(grader, profile, choice, flags.samples, prompts_dir)
+
+
+def _panel(config: Config, flags: GraderFlags, choice: GraderChoice) -> ChosenGrader:
+    """A panel of the named endpoint profiles (``--panel A,B``), each an LLM grader."""
+    from interviewer.grading.panel import PanelGrader
+
+    names = list(dict.fromkeys(n.strip() for n in flags.panel if n.strip()))
+    if choice == "offline":
+        raise ConfigError("--panel grades through endpoints; drop --grader offline.")
+    if flags.endpoint or flags.base_url or flags.model:
+        raise ConfigError(
+            "--panel names its endpoint profiles itself; drop --endpoint, --base-url and --model."
+        )
+    if len(names) < 2:
+        raise ConfigError(
+            "--panel needs at least two endpoint profile names, separated by commas"
+            " (e.g. --panel local,hosted)."
+        )
+    prompts_dir = Path(config.prompts_dir).expanduser() if config.prompts_dir else None
+    members: list[tuple[str, Grader]] = []
+    profiles: list[EndpointProfile] = []
+    for name in names:
+        # Each member is its profile as configured: an INTERVIEWER_BASE_URL or OPENAI_MODEL
+        # left in the environment must not point every member at the same server.
+        if name not in config.endpoints:
+            known = ", ".join(sorted(config.endpoints)) or "none yet"
+            raise ConfigError(
+                f"Unknown endpoint '{name}' in --panel (known: {known}); add it with"
+                " `interviewer endpoints add NAME --base-url URL --model MODEL`."
+            )
+        profile = config.endpoints[name].model_copy()
+        if flags.api_key_env:
+            profile = profile.model_copy(update={"api_key_env": flags.api_key_env})
+        profiles.append(profile)
+        members.append((name, _llm_grader(profile, flags.samples, prompts_dir)))
+    panel = PanelGrader(members)
+    return ChosenGrader(panel, profiles[0], "llm", flags.samples, prompts_dir)
 
 
 def _llm_grader(profile: EndpointProfile, samples: int, prompts_dir: Path | None) -> Grader:

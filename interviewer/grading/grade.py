@@ -5,20 +5,23 @@ A grade is always a validated model, never free text (the raw reply is kept next
 truncated or refused reply is recorded as such, never as a score of 0, and is kept out of
 statistics and review scheduling until it is re-graded.
 
-``GradeReply`` is the JSON shape a grader model must return. Field order matters: evidence
-and comments come before each score so that a model reasons before it commits to a number.
-``Grade`` is what we store and show: the reply plus what our code computes (key point texts,
-the overall score, dropped quotes).
+``GradeReply`` is a grader's verdicts as lists (one entry per key point and per criterion):
+what the offline grader builds directly and what ``reply_parsing`` turns a model's reply into
+(a model replies in the per-id object shape of ``request.grade_schema``). ``Grade`` is what we
+store and show: the verdicts plus what our code computes (key point texts, verdicts lowered
+for want of a quote, the overall score, dropped quotes). Its fields only ever gain defaults,
+so grades stored by older versions still load.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from interviewer.bank.library import Question
-from interviewer.bank.rubric import MAX_LEVEL, Criterion, compute_score
+from interviewer.bank.rubric import MAX_LEVEL, Criterion, compute_score, weighted_score
 
 KeyPointStatus = Literal["covered", "partial", "missing", "contradicted"]
 KEY_POINT_STATUSES: tuple[str, ...] = ("covered", "partial", "missing", "contradicted")
@@ -60,7 +63,7 @@ class CriterionReply(BaseModel):
 
 
 class GradeReply(BaseModel):
-    """The JSON object a grader model returns."""
+    """A grader's verdicts on one answer, before our code checks and scores them."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -74,12 +77,17 @@ class GradeReply(BaseModel):
 
 
 class KeyPointResult(BaseModel):
-    """One key point with its status and the evidence quoted from the answer."""
+    """One key point with its status and the evidence quoted from the answer.
+
+    ``status`` is what the score counts. ``claimed`` keeps the grader's own verdict when it was
+    lowered: a point claimed "covered" without a quote found in the answer counts as partial.
+    """
 
     index: int
     text: str
     status: KeyPointStatus
     quote: str = ""
+    claimed: KeyPointStatus | None = None
 
 
 class CriterionResult(BaseModel):
@@ -96,7 +104,9 @@ class CriterionResult(BaseModel):
 class Grade(BaseModel):
     """A complete, validated grade of one answer."""
 
-    score: float = Field(ge=0, le=100, description="Overall 0-100, computed from criteria")
+    score: float = Field(
+        ge=0, le=100, description="Overall 0-100, computed from criteria and key points"
+    )
     criteria: list[CriterionResult]
     key_points: list[KeyPointResult]
     factual_errors: list[str] = Field(default_factory=list)
@@ -112,6 +122,23 @@ class Grade(BaseModel):
     def count(self, status: str) -> int:
         return sum(1 for kp in self.key_points if kp.status == status)
 
+    def final_score(self, hinted: Collection[int] = ()) -> float:
+        """The score with the key points in ``hinted`` (1-based) shown to the candidate as hints:
+        each of them earns at most partial credit (docs/grading.md)."""
+        if not hinted:
+            return self.score
+        return weighted_score(
+            {c.criterion: c.score for c in self.criteria},
+            {c.criterion: c.weight for c in self.criteria},
+            key_points=[kp.status for kp in self.key_points],
+            hinted=hinted,
+        )
+
+
+def hinted_points(hints_used: int) -> set[int]:
+    """The key points a candidate saw after ``hints_used`` hints: hints reveal them in order."""
+    return set(range(1, max(0, hints_used) + 1))
+
 
 class Usage(BaseModel):
     """Tokens used by one grading call; ``estimated`` when not reported by the server."""
@@ -119,6 +146,9 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    cached_prompt_tokens: int | None = Field(
+        default=None, description="Prompt tokens served from the server's cache, when reported"
+    )
 
 
 class GraderInfo(BaseModel):
@@ -129,6 +159,9 @@ class GraderInfo(BaseModel):
     endpoint: str | None = None
     prompt_version: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    system_fingerprint: str | None = Field(
+        default=None, description="The server's backend configuration id, when reported"
+    )
 
     @property
     def label(self) -> str:
@@ -183,9 +216,10 @@ def build_grade(
     """Turn a validated reply into a Grade: attach texts, verify quotes, compute the score.
 
     Quotes that do not occur in the answer (after whitespace normalisation) are dropped and
-    counted: a grader must not credit words the candidate never wrote. A point marked
-    covered/partial whose only quote was invented keeps its status but loses the quote;
-    callers show ``dropped_quotes`` so the user can judge.
+    counted: a grader must not credit words the candidate never wrote. A point claimed
+    "covered" without a quote found in the answer counts as "partial" (``claimed`` keeps the
+    grader's verdict). The score follows ``rubric.compute_score`` from the levels and the
+    checklist.
     """
     criteria: tuple[Criterion, ...] = question.criteria
     by_id = {c.criterion: c for c in reply.criteria}
@@ -213,8 +247,16 @@ def build_grade(
         if quote and _normalise(quote) not in normalised_answer:
             dropped += 1
             quote = ""
-        points.append(KeyPointResult(index=i, text=text, status=verdict.status, quote=quote))
-    score = compute_score({r.criterion: r.score for r in results}, criteria)
+        status: KeyPointStatus = verdict.status
+        claimed: KeyPointStatus | None = None
+        if status == "covered" and not quote:
+            status, claimed = "partial", "covered"
+        points.append(
+            KeyPointResult(index=i, text=text, status=status, quote=quote, claimed=claimed)
+        )
+    score = compute_score(
+        {r.criterion: r.score for r in results}, criteria, [kp.status for kp in points]
+    )
     return Grade(
         score=score,
         criteria=results,

@@ -13,11 +13,15 @@ through them:
    (``EndpointError.kind == "contract"``), and remembers what each endpoint accepted.
    A profile's ``contract`` setting forces one and disables the ladder.
 3. **Parsing** (docs/architecture.md; ``interviewer.grading.reply_parsing``): a truncated
-   reply is ungraded(truncated), never repaired; the first JSON object is validated as a
-   ``GradeReply``; one re-ask quotes the validation error; then ungraded(unparseable). A
-   refusal is ungraded(refused). Blank content (DeepSeek JSON mode) is retried once.
+   reply is ungraded(truncated), never repaired; the reply (one entry per key point and per
+   criterion, ``request.grade_schema``) is decoded and turned into a ``GradeReply``; one
+   re-ask quotes the validation error; then ungraded(unparseable). A refusal is
+   ungraded(refused). Blank content (DeepSeek JSON mode) is retried once.
 4. **Grade**: ``grade.build_grade`` verifies quotes against the answer and computes the
-   overall score from the criteria.
+   overall score from the criteria and the key-point checklist (docs/grading.md).
+
+With ``samples`` > 1 the answer is graded that many times at the profile's
+``sample_temperature`` and the grades are aggregated per item (``interviewer.grading.aggregate``).
 
 Endpoint failures raise ``EndpointError``; callers record the attempt as
 ungraded(endpoint_error) and stop when ``errors.is_fatal`` says retrying is pointless.
@@ -40,6 +44,7 @@ from interviewer.config import CONTRACTS, Contract, EndpointProfile, resolve_api
 from interviewer.errors import ConfigError, EndpointError, InputError
 from interviewer.grading import chat_client as llm
 from interviewer.grading import tokens
+from interviewer.grading.aggregate import add_usage, combine_outcomes, with_provenance
 from interviewer.grading.endpoint_state import next_contract, remember_contract, remembered_contract
 from interviewer.grading.grade import GradeReply, GraderInfo, Outcome, Usage, build_grade
 from interviewer.grading.key_points import resolve_key_points
@@ -48,9 +53,6 @@ from interviewer.grading.request import GradePrompts, PreparedRequest, grade_sch
 
 if TYPE_CHECKING:
     from interviewer.grading.chat_client import ChatClient, Completion, Message
-
-# Spread of overall scores (0-100) across samples above which a grade is flagged unstable.
-UNSTABLE_SPREAD = 15.0
 
 
 @dataclass
@@ -61,6 +63,8 @@ class _Attempt:
     raw: str | None = None
     contract: Contract = "json_schema"
     seed: int | None = None
+    temperature: float | None = None
+    fingerprint: str | None = None
 
 
 class LLMGrader:
@@ -143,9 +147,12 @@ class LLMGrader:
         prepared = self._prepare(question, answer)
         text = content or ""
         if usage:
+            details = usage.get("prompt_tokens_details")
+            cached = details.get("cached_tokens") if isinstance(details, dict) else None
             used = Usage(
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),
+                cached_prompt_tokens=cached if isinstance(cached, int) else None,
             )
         else:
             used = self._estimate_usage(prepared.messages, text)
@@ -178,7 +185,11 @@ class LLMGrader:
             return self._client
 
     def _send(
-        self, question: Question, messages: list[Message], seed: int | None
+        self,
+        question: Question,
+        messages: list[Message],
+        seed: int | None,
+        temperature: float | None = None,
     ) -> tuple[Completion, Contract]:
         """Send under the contract in effect, stepping down on a response_format rejection."""
         client = self._chat()
@@ -191,6 +202,7 @@ class LLMGrader:
                     max_output_tokens=self.profile.max_output_tokens,
                     schema=grade_schema(question) if contract == "json_schema" else None,
                     seed=seed,
+                    temperature=temperature,
                 )
             except EndpointError as exc:
                 if exc.kind != "contract":
@@ -219,16 +231,21 @@ class LLMGrader:
 
     # ----------------------------------------------------------------- one grade
     def _grade_once(
-        self, question: Question, prepared: PreparedRequest, seed: int | None
+        self,
+        question: Question,
+        prepared: PreparedRequest,
+        seed: int | None,
+        temperature: float | None = None,
     ) -> Outcome:
         started = time.perf_counter()
-        attempt = _Attempt(contract=self.contract, seed=seed)
+        attempt = _Attempt(contract=self.contract, seed=seed, temperature=temperature)
         messages = list(prepared.messages)
         reasked = blank_retried = False
         while True:
-            completion, attempt.contract = self._send(question, messages, seed)
+            completion, attempt.contract = self._send(question, messages, seed, temperature)
             self._add_usage(attempt, messages, completion)
             attempt.raw = completion.text
+            attempt.fingerprint = completion.system_fingerprint or attempt.fingerprint
             try:
                 reply = self._interpret(
                     question,
@@ -294,11 +311,7 @@ class LLMGrader:
 
     def _add_usage(self, attempt: _Attempt, messages: list[Message], done: Completion) -> None:
         used = done.usage or self._estimate_usage(messages, done.text)
-        attempt.usage = Usage(
-            prompt_tokens=attempt.usage.prompt_tokens + used.prompt_tokens,
-            completion_tokens=attempt.usage.completion_tokens + used.completion_tokens,
-            estimated=attempt.usage.estimated or used.estimated,
-        )
+        attempt.usage = add_usage(attempt.usage, used)
 
     def _estimate_usage(self, messages: list[Message], text: str) -> Usage:
         model = self.profile.model
@@ -308,15 +321,24 @@ class LLMGrader:
             estimated=True,
         )
 
-    def _info(self, contract: Contract, seed: int | None = None) -> GraderInfo:
+    def _info(
+        self,
+        contract: Contract,
+        seed: int | None = None,
+        *,
+        temperature: float | None = None,
+        fingerprint: str | None = None,
+    ) -> GraderInfo:
         profile = self.profile
+        sent = temperature if temperature is not None else profile.temperature
         return GraderInfo(
+            system_fingerprint=fingerprint,
             kind="llm",
             model=profile.model,
             endpoint=profile.name,
             prompt_version=self.prompt_version,
             settings={
-                "temperature": profile.temperature if llm.sends_temperature(profile) else None,
+                "temperature": sent if llm.sends_temperature(profile) else None,
                 "seed": seed if seed is not None else profile.seed,
                 "contract": contract,
                 "max_output_tokens": profile.max_output_tokens,
@@ -346,7 +368,7 @@ class LLMGrader:
             grade=grade,
             raw_reply=attempt.raw,
             usage=attempt.usage,
-            info=self._info(attempt.contract, attempt.seed),
+            info=self._attempt_info(attempt),
             duration_ms=duration_ms,
             notices=notices,
         )
@@ -359,51 +381,36 @@ class LLMGrader:
             ungraded_detail=problem.detail,
             raw_reply=attempt.raw,
             usage=attempt.usage,
-            info=self._info(attempt.contract, attempt.seed),
+            info=self._attempt_info(attempt),
             duration_ms=duration_ms,
             notices=list(prepared.notices),
         )
 
+    def _attempt_info(self, attempt: _Attempt) -> GraderInfo:
+        info = self._info(
+            attempt.contract,
+            attempt.seed,
+            temperature=attempt.temperature,
+            fingerprint=attempt.fingerprint,
+        )
+        return with_provenance(info, attempt.usage)
+
     # ----------------------------------------------------------------- samples
     def _grade_samples(self, question: Question, prepared: PreparedRequest) -> Outcome:
-        """Grade ``samples`` times (seed + i) and report the median-scored sample."""
+        """Grade ``samples`` times at the profile's ``sample_temperature`` (seeds seed + i) and
+        aggregate per item (``interviewer.grading.aggregate``)."""
         started = time.perf_counter()
         base_seed = self.profile.seed
+        temperature = self.profile.sample_temperature
         outcomes = [
-            self._grade_once(question, prepared, None if base_seed is None else base_seed + i)
+            self._grade_once(
+                question, prepared, None if base_seed is None else base_seed + i, temperature
+            )
             for i in range(self.samples)
         ]
-        total = Usage(
-            prompt_tokens=sum(o.usage.prompt_tokens for o in outcomes),
-            completion_tokens=sum(o.usage.completion_tokens for o in outcomes),
-            estimated=any(o.usage.estimated for o in outcomes),
-        )
-        graded = [o for o in outcomes if o.grade is not None]
-        if not graded:
-            chosen = outcomes[0]
-            chosen.notices.append(f"None of the {self.samples} samples could be graded.")
-        else:
-            scores = [o.grade.score for o in graded if o.grade is not None]
-            # The lower median for an even count: a real sample, never an average of two.
-            middle = sorted(range(len(graded)), key=lambda i: scores[i])[(len(graded) - 1) // 2]
-            chosen = graded[middle]
-            chosen.samples = scores
-            spread = max(scores) - min(scores)
-            summary = (
-                f"{len(scores)} samples: median {scores[middle]:g}, range {min(scores):g}-"
-                f"{max(scores):g} (spread {spread:g})"
-            )
-            if spread >= UNSTABLE_SPREAD:
-                chosen.notices.append(f"Unstable grade: {summary}; the median sample is shown.")
-            else:
-                chosen.notices.append(f"{summary}.")
-            if len(graded) < len(outcomes):
-                chosen.notices.append(
-                    f"{len(outcomes) - len(graded)} of {self.samples} samples were ungraded."
-                )
-        chosen.usage = total
-        chosen.duration_ms = _ms(started)
-        return chosen
+        combined = combine_outcomes(outcomes, "samples")
+        combined.duration_ms = _ms(started)
+        return combined
 
 
 def _ms(started: float) -> int:

@@ -1,15 +1,18 @@
 """Reading a grade out of a model's reply.
 
-``finish_reason == "length"`` is ungraded(truncated), never repaired; think blocks (also an
-orphan closing tag) and code fences are looked past; the first decodable JSON object is
-validated as a ``GradeReply`` with every criterion and key point. A refusal is
-ungraded(refused). Whatever cannot be used raises ``ReplyProblem`` with the ungraded reason.
+``finish_reason == "length"`` is ungraded(truncated), never repaired; the JSON object is
+decoded first and think blocks (also an orphan closing tag) and code fences are looked past
+only when that fails; the reply's shape (``key_points.kpN``, ``criteria.<id>``, see
+``request.grade_schema``) is turned into a ``GradeReply`` with every criterion and key
+point. A refusal is ungraded(refused). Whatever cannot be used raises ``ReplyProblem`` with
+the ungraded reason.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,8 +28,10 @@ _REFUSAL = re.compile(
     r"I'm unable|As an AI|抱歉|对不起|很抱歉|我无法|我不能)",
     re.IGNORECASE,
 )
-# Braces tried as the start of the grade object before giving up (bounds the work on junk).
-_MAX_DECODE_ATTEMPTS = 64
+# Braces that fail to start an object before giving up on a text (bounds the work on junk).
+_MAX_DECODE_ATTEMPTS = 256
+# The keys of a reply's top level: an object holding one of them is the reply.
+_REPLY_KEYS = ("key_points", "criteria", "factual_errors", "feedback", "stronger_answer")
 
 
 class ReplyProblem(Exception):
@@ -80,32 +85,38 @@ def strip_reasoning(text: str) -> str:
 
 
 def extract_json_object(text: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The first JSON object in ``text`` after think blocks and fences; ReplyProblem if none.
+    """The JSON object in ``text``; ReplyProblem if none.
 
-    With ``keys``, the first object holding one of them wins: an object nested inside a
-    broken reply (a key point entry, say) must not pass for the whole reply.
+    The reply is decoded before any reasoning is looked past, so a ``</think>`` quoted from
+    the candidate's answer cannot break a valid reply: first the whole reply, then the last
+    object in it holding one of ``keys`` (a draft inside a think block comes before the
+    answer), and only then the text after think blocks, inside code fences. With ``keys``, an
+    object nested inside a broken reply (a key point entry, say) does not pass for the whole
+    reply. Raw newlines and tabs inside strings are accepted: grammar-constrained decoders
+    let them through.
     """
+    decoder = json.JSONDecoder(strict=False)
+    try:
+        whole = decoder.decode(text.strip())
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return whole
+    if keys:
+        found = _objects(text, decoder, keys)
+        if found.matching:
+            return found.matching[-1]
     body = strip_reasoning(text)
     candidates = [m.group(1) for m in _FENCE.finditer(body) if "{" in m.group(1)]
     candidates.append(body)
-    decoder = json.JSONDecoder()
     first_error: str | None = None
     fallback: dict[str, Any] | None = None
     for candidate in candidates:
-        start = candidate.find("{")
-        attempts = 0
-        while start != -1 and attempts < _MAX_DECODE_ATTEMPTS:
-            attempts += 1
-            try:
-                value, _end = decoder.raw_decode(candidate, start)
-            except json.JSONDecodeError as exc:
-                first_error = first_error or f"invalid JSON ({exc.msg} at char {exc.pos})"
-            else:
-                if isinstance(value, dict):
-                    if not keys or any(k in value for k in keys):
-                        return value
-                    fallback = fallback or value
-            start = candidate.find("{", start + 1)
+        found = _objects(candidate, decoder, keys)
+        if found.matching:
+            return found.matching[0]
+        first_error = first_error or found.error
+        fallback = fallback or found.other
     if first_error:
         raise ReplyProblem("unparseable", first_error)
     if fallback is not None:
@@ -115,53 +126,111 @@ def extract_json_object(text: str, keys: tuple[str, ...] = ()) -> dict[str, Any]
     raise ReplyProblem("unparseable", "the reply contains no JSON object")
 
 
+@dataclass
+class _Found:
+    """The objects decoded from one text: those holding a wanted key, the first other one."""
+
+    matching: list[dict[str, Any]] = field(default_factory=list)
+    other: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def _objects(text: str, decoder: json.JSONDecoder, keys: tuple[str, ...]) -> _Found:
+    """Decode the top-level objects of ``text``, skipping past each one decoded."""
+    found = _Found()
+    start = text.find("{")
+    failures = 0
+    while start != -1 and failures < _MAX_DECODE_ATTEMPTS:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            failures += 1
+            found.error = found.error or f"invalid JSON ({exc.msg} at char {exc.pos})"
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            if not keys or any(k in value for k in keys):
+                found.matching.append(value)
+                if not keys:
+                    return found
+            else:
+                found.other = found.other or value
+        start = text.find("{", end)
+    return found
+
+
 def parse_grade_reply(text: str, question: Question, key_point_count: int) -> GradeReply:
     """Decode and validate a grade reply; ReplyProblem says why it cannot be used."""
-    data = extract_json_object(text, tuple(GradeReply.model_fields))
-    _normalise_reply(data, question)
+    data = extract_json_object(text, _REPLY_KEYS)
+    converted = _from_reply_shape(data, question, key_point_count)
     try:
-        reply = GradeReply.model_validate(data)
+        return GradeReply.model_validate(converted)
     except ValidationError as exc:
         problems = []
         for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err["loc"]) or "reply"
+            where = ".".join(str(p) for p in _reply_location(err["loc"], question)) or "reply"
             problems.append(f"{where}: {err['msg']}")
         raise ReplyProblem("unparseable", "; ".join(problems)) from None
-    wanted = [c.id for c in question.criteria]
-    got = {c.criterion for c in reply.criteria}
-    missing = [c for c in wanted if c not in got]
-    if missing:
-        raise ReplyProblem(
-            "unparseable",
-            f"criteria: no entry for {', '.join(missing)} (give one entry for each of"
-            f" {', '.join(wanted)})",
-        )
-    indexes = {kp.index for kp in reply.key_points}
-    absent = [i for i in range(1, key_point_count + 1) if i not in indexes]
-    if absent:
-        raise ReplyProblem(
-            "unparseable",
-            f"key_points: no entry for key point {', '.join(map(str, absent))} (give one entry"
-            f" for each index 1-{key_point_count})",
-        )
-    return reply
 
 
-def _normalise_reply(data: dict[str, Any], question: Question) -> None:
-    """Accept harmless variations: a criterion given by its display name or in another case
-    ("Correctness"), and more follow-up questions than the three we keep."""
-    follow_ups = data.get("follow_ups")
-    if isinstance(follow_ups, list) and len(follow_ups) > 3:
-        data["follow_ups"] = follow_ups[:3]
+def _from_reply_shape(
+    data: dict[str, Any], question: Question, key_point_count: int
+) -> dict[str, Any]:
+    """The reply (``key_points.kpN``, ``criteria.<id>``) as a GradeReply's lists.
+
+    Every key point and criterion must be there; ReplyProblem names what is absent. A
+    criterion given by its display name or in another case ("Correctness") is accepted, and
+    follow-up questions beyond the three kept are dropped.
+    """
+    points = data.get("key_points") if key_point_count else {}
+    criteria = data.get("criteria")
+    if not isinstance(points, dict) or not isinstance(criteria, dict):
+        raise ReplyProblem(
+            "unparseable",
+            '"key_points" and "criteria" must be objects keyed by "kp1"…"kpN" and by criterion id',
+        )
+    absent_points = [f"kp{i}" for i in range(1, key_point_count + 1) if f"kp{i}" not in points]
     by_name = {c.name.lower(): c.id for c in question.criteria}
     by_name.update({c.id: c.id for c in question.criteria})
-    criteria = data.get("criteria")
-    if not isinstance(criteria, list):
-        return
-    for entry in criteria:
-        if isinstance(entry, dict) and isinstance(entry.get("criterion"), str):
-            key = entry["criterion"].strip().lower()
-            entry["criterion"] = by_name.get(key, entry["criterion"])
+    levels = {by_name.get(k.strip().lower(), k): v for k, v in criteria.items()}
+    absent_criteria = [c.id for c in question.criteria if c.id not in levels]
+    if absent_points or absent_criteria:
+        missing = [f"key_points.{k}" for k in absent_points]
+        missing += [f"criteria.{c}" for c in absent_criteria]
+        raise ReplyProblem("unparseable", f"no entry for {', '.join(missing)}")
+    converted = {k: v for k, v in data.items() if k not in ("key_points", "criteria")}
+    converted["key_points"] = [
+        _entry(points[f"kp{i}"], index=i) for i in range(1, key_point_count + 1)
+    ]
+    converted["criteria"] = [_level_entry(levels[c.id], c.id) for c in question.criteria]
+    follow_ups = converted.get("follow_ups")
+    if isinstance(follow_ups, list) and len(follow_ups) > 3:
+        converted["follow_ups"] = follow_ups[:3]
+    return converted
+
+
+def _entry(value: Any, **extra: Any) -> Any:
+    return {**value, **extra} if isinstance(value, dict) else value
+
+
+def _level_entry(value: Any, criterion: str) -> Any:
+    if not isinstance(value, dict):
+        return value
+    entry = {**value, "criterion": criterion}
+    if "level" in entry:
+        entry["score"] = entry.pop("level")
+    return entry
+
+
+def _reply_location(loc: tuple[Any, ...], question: Question) -> list[Any]:
+    """A validation error's location in the reply's own terms (``key_points.kp2.status``)."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "key_points" and isinstance(parts[1], int):
+        parts[1] = f"kp{parts[1] + 1}"
+    elif len(parts) >= 2 and parts[0] == "criteria" and isinstance(parts[1], int):
+        ids = [c.id for c in question.criteria]
+        parts[1] = ids[parts[1]] if parts[1] < len(ids) else parts[1]
+    return ["level" if p == "score" else p for p in parts]
 
 
 def short(text: str, limit: int = 120) -> str:

@@ -3,7 +3,8 @@
 The static part of the prompt comes first (instructions, rubric, question, reference with its
 corrections, numbered key points) and the candidate's answer last, between BEGIN/END marker
 lines. Marker look-alikes inside the answer are neutralised so an answer cannot close its own
-data block. An answer longer than the profile's ``answer_token_budget`` is cut (with a
+data block (the question, reference and key points get the same treatment, since ad-hoc batch
+rows supply them). An answer longer than the profile's ``answer_token_budget`` is cut (with a
 notice); when the profile declares a ``context_window``, prompt plus ``max_output_tokens``
 must fit in it, cutting the answer further if that is enough.
 """
@@ -11,6 +12,7 @@ must fit in it, cutting the answer further if that is enough.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,9 +37,15 @@ LANGUAGE_NAMES = {"zh": "Chinese (中文)", "en": "English", "ja": "Japanese", "
 
 
 # Look-alikes of the answer markers: any BEGIN/END + CANDIDATE ANSWER run, whatever the
-# spacing, case, punctuation or surrounding '=' signs (also full-width ＝).
-_MARKER = re.compile(
-    r"[=＝ \t]*\b(BEGIN|END)[\s_\-]*CANDIDATE[\s_\-]*ANSWER\b[=＝ \t]*", re.IGNORECASE
+# spacing, case, punctuation or surrounding '=' signs. It is matched on a folded copy of the
+# text (see ``_fold``), so full-width, zero-width-split and Cyrillic/Greek look-alikes match too.
+_MARKER = re.compile(r"[= \t]*\b(BEGIN|END)[\s_\-]*CANDIDATE[\s_\-]*ANSWER\b[= \t]*", re.IGNORECASE)
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+# Cyrillic and Greek capitals and small letters that render like the Latin letters of the
+# markers; NFKC leaves them alone.
+_CONFUSABLES = str.maketrans(
+    "АВСЕНІКМОРТХЅԁԌаеорсухіѕΑΒΕΗΙΚΜΝΟΡΤΧΖ",
+    "ABCEHIKMOPTXSdGaeopcyxisABEHIKMNOPTXZ",
 )
 
 
@@ -67,7 +75,15 @@ class GradePrompts:
         self.request.require("answer")
         self.reask.require("error")
         self.system.render()
-        names = ("language", "rubric", "question", "reference", "key_points", "answer")
+        names = (
+            "language",
+            "rubric",
+            "question",
+            "reference",
+            "key_points",
+            "reply_shape",
+            "answer",
+        )
         self.request.render(**dict.fromkeys(names, "x"))
         self.reask.render(error="x")
 
@@ -76,9 +92,12 @@ class GradePrompts:
         request = self.request.render(
             language=language_name(question.language),
             rubric=format_rubric(question),
-            question=question.question,
-            reference=question.full_reference,
-            key_points=format_key_points(points),
+            # Ad-hoc batch rows bring their own question, reference and key points: they are
+            # data like the answer, so marker look-alikes in them are defused too.
+            question=neutralise_answer(question.question),
+            reference=neutralise_answer(question.full_reference),
+            key_points=neutralise_answer(format_key_points(points)),
+            reply_shape=reply_shape(question, len(points)),
             answer=neutralise_answer(answer),
         )
         return [
@@ -143,8 +162,39 @@ def _fit_window(
 
 
 def neutralise_answer(answer: str) -> str:
-    """Defuse marker look-alikes so the answer cannot end its own data block."""
-    return _MARKER.sub(lambda m: f"[{m.group(1).lower()} marker removed]", answer)
+    """Defuse marker look-alikes so the text cannot end (or fake) the answer's data block.
+
+    Matching runs on a folded copy (NFKC, zero-width characters removed, look-alike letters
+    mapped to Latin); each match is replaced in the original text, which is otherwise sent
+    unchanged so that quotes still match the answer.
+    """
+    folded, origin = _fold(answer)
+    spans = [
+        (origin[m.start()], origin[m.end() - 1] + 1, m.group(1)) for m in _MARKER.finditer(folded)
+    ]
+    if not spans:
+        return answer
+    parts: list[str] = []
+    last = 0
+    for start, end, which in spans:
+        parts.append(answer[last:start])
+        parts.append(f"[{which.lower()} marker removed]")
+        last = end
+    parts.append(answer[last:])
+    return "".join(parts)
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """``text`` folded for marker matching, and for each folded character its source index."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _ZERO_WIDTH:
+            continue
+        for out in unicodedata.normalize("NFKC", ch).translate(_CONFUSABLES):
+            chars.append(out)
+            origin.append(i)
+    return "".join(chars), origin
 
 
 def format_rubric(question: Question) -> str:
@@ -168,59 +218,97 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(base, code)
 
 
-def grade_schema(question: Question) -> dict[str, Any]:
-    """The strict JSON schema of a GradeReply for this question (reasoning before scores).
+def grade_schema(question: Question, key_point_count: int | None = None) -> dict[str, Any]:
+    """The JSON schema of a grade reply for this question: complete by construction.
 
-    Strict mode allows no length bounds, so the key point count is checked after parsing.
+    One required property per key point (``kp1``…``kpN``) and one per criterion id, so a
+    schema-valid reply is a complete grade and no verdict can be given twice. Properties come
+    in the order grammar decoders emit them: factual errors first, then the key points (quote
+    before status), then the criteria (evidence and comment before the level). Only
+    ``type/properties/required/additionalProperties/enum/items`` are used: what OpenAI strict
+    mode, llama.cpp, Ollama and vLLM all turn into a grammar. Without key points the
+    ``key_points`` property is left out (an object with no properties is not portable).
     """
+    count = key_point_count
+    if count is None:
+        points = resolve_key_points(question.key_points, question.full_reference, question.language)
+        count = len(points)
+    props: dict[str, Any] = {"factual_errors": _strings()}
+    if count:
+        props["key_points"] = _object({f"kp{i}": _verdict_schema() for i in range(1, count + 1)})
+    props["criteria"] = _object({c.id: _level_schema() for c in question.criteria})
+    props["feedback"] = {"type": "string"}
+    props["stronger_answer"] = {"type": "string"}
+    props["follow_ups"] = _strings()
+    props["reference_issues"] = _strings()
+    return _object(props)
 
-    def strings() -> dict[str, Any]:
-        return {"type": "array", "items": {"type": "string"}}
 
+def _object(props: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {
-            "key_points": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "index": {"type": "integer"},
-                        "quote": {"type": "string"},
-                        "status": {"type": "string", "enum": list(KEY_POINT_STATUSES)},
-                    },
-                    "required": ["index", "quote", "status"],
-                    "additionalProperties": False,
-                },
-            },
-            "criteria": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "criterion": {"type": "string", "enum": [c.id for c in question.criteria]},
-                        "evidence": {"type": "string"},
-                        "comment": {"type": "string"},
-                        "score": {"type": "integer", "enum": list(range(MAX_LEVEL + 1))},
-                    },
-                    "required": ["criterion", "evidence", "comment", "score"],
-                    "additionalProperties": False,
-                },
-            },
-            "factual_errors": strings(),
-            "feedback": {"type": "string"},
-            "stronger_answer": {"type": "string"},
-            "follow_ups": strings(),
-            "reference_issues": strings(),
-        },
-        "required": [
-            "key_points",
-            "criteria",
-            "factual_errors",
-            "feedback",
-            "stronger_answer",
-            "follow_ups",
-            "reference_issues",
-        ],
+        "properties": props,
+        "required": list(props),
         "additionalProperties": False,
     }
+
+
+def _strings() -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}}
+
+
+def _verdict_schema() -> dict[str, Any]:
+    return _object(
+        {
+            "quote": {"type": "string"},
+            "status": {"type": "string", "enum": list(KEY_POINT_STATUSES)},
+        }
+    )
+
+
+def _level_schema() -> dict[str, Any]:
+    return _object(
+        {
+            "evidence": {"type": "string"},
+            "comment": {"type": "string"},
+            "level": {"type": "integer", "enum": list(range(MAX_LEVEL + 1))},
+        }
+    )
+
+
+def reply_shape(question: Question, key_point_count: int) -> str:
+    """The reply skeleton for this question, spelled out in the request for every contract.
+
+    It names the exact keys (``kp1``…``kpN``, the rubric's criterion ids) but gives no level
+    or status, only placeholders that are not valid JSON: tiny models copied the levels of a
+    filled-in example, and a copied placeholder fails to parse (and is re-asked) instead of
+    passing for a grade.
+    """
+    statuses = "|".join(KEY_POINT_STATUSES)
+    lines = [
+        "{",
+        '  "factual_errors": ["<a false statement of the answer, and the correct fact>"],',
+    ]
+    if key_point_count:
+        lines.append('  "key_points": {')
+        entries = [
+            f'    "kp{i}": {{"quote": "<words copied from the answer, or empty>",'
+            f' "status": "<{statuses}>"}}'
+            for i in range(1, key_point_count + 1)
+        ]
+        lines.append(",\n".join(entries))
+        lines.append("  },")
+    lines.append('  "criteria": {')
+    levels = [
+        f'    "{c.id}": {{"evidence": "<text>", "comment": "<text>",'
+        f' "level": <integer 0-{MAX_LEVEL}>}}'
+        for c in question.criteria
+    ]
+    lines.append(",\n".join(levels))
+    lines.append("  },")
+    lines.append('  "feedback": "<text>",')
+    lines.append('  "stronger_answer": "<text>",')
+    lines.append('  "follow_ups": ["<question>"],')
+    lines.append('  "reference_issues": ["<text>"]')
+    lines.append("}")
+    return "\n".join(lines)

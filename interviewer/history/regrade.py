@@ -178,8 +178,10 @@ def _regrade_one(
     outcome, fatal = _grade(grader, target, attempt.answer)
     final = None
     if outcome.grade is not None:
-        penalty = hint_penalty * attempt.hints_used if attempt.kind == "answer" else 0.0
-        final = round(max(0.0, outcome.grade.score - penalty), 1)
+        from interviewer.grading.grade import hinted_points
+
+        hints = attempt.hints_used if attempt.kind == "answer" else 0
+        final = outcome.grade.final_score(hinted_points(hints))
     store.record_outcome(
         attempt.id, outcome, final_score=final, session_id=session_id, question_sha=question.sha
     )

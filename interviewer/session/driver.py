@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from interviewer.bank.library import Question
 from interviewer.errors import EndpointError, InputError, is_fatal
-from interviewer.grading.grade import Grader, GraderInfo, Outcome
+from interviewer.grading.grade import Grader, GraderInfo, Outcome, hinted_points
 
 if TYPE_CHECKING:
     from interviewer.history.store import HistoryStore
@@ -251,8 +251,9 @@ class Session:
             return
         exchange.outcome = outcome
         if outcome.grade is not None:
-            penalty = self.hint_penalty * exchange.hints_used
-            exchange.final_score = round(max(0.0, outcome.grade.score - penalty), 1)
+            # A hinted key point earns at most partial credit (docs/grading.md).
+            hinted = hinted_points(exchange.hints_used)
+            exchange.final_score = outcome.grade.final_score(hinted)
         self.store.record_outcome(exchange.attempt_id, outcome, final_score=exchange.final_score)
 
     # ------------------------------------------------------------------ end

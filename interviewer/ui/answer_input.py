@@ -153,7 +153,7 @@ def read_answer(request: AnswerRequest) -> AnswerInput:
                 hints_used += 1
                 console.print(
                     f"[warn]Hint {hints_used}:[/warn] {revealed} "
-                    f"[muted](−{request.hint_penalty:g} points)[/muted]",
+                    "[muted](this key point now earns at most half credit)[/muted]",
                 )
             continue
         if command == "/help":

@@ -92,7 +92,7 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int, penal
     if hints_used and final_score is not None:
         line.append_text(
             Text.from_markup(
-                f"  [muted]− {hints_used} hint(s) × {penalty:g} →[/muted]"
+                f"  [muted]{hints_used} hinted key point(s) at most partial →[/muted]"
                 f" [{_score_style(final_score)}]{final_score:g}[/]"
             )
         )
@@ -117,6 +117,8 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int, penal
         body = Text(kp.text)
         if kp.quote:
             body.append(f"  «{kp.quote}»", style="muted")
+        if kp.claimed:
+            body.append(f"  (graded {kp.claimed}; no quote found in the answer)", style="muted")
         # Each status has a theme style of the same name.
         points.add_row(Text(f"{KEY_POINT_MARKS[kp.status]} {kp.status}", style=kp.status), body)
     console.print(Panel(points, title="Key points", border_style="muted"))
@@ -160,7 +162,7 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
     if len(outcome.samples) > 1:
         spread = max(outcome.samples) - min(outcome.samples)
         console.print(
-            f"[muted]{len(outcome.samples)} samples: "
+            f"[muted]{len(outcome.samples)} grades aggregated: "
             + ", ".join(f"{s:g}" for s in outcome.samples)
             + f" (spread {spread:g})[/muted]"
         )
