@@ -92,7 +92,9 @@ class PracticeDefaults(BaseModel):
 
     follow_ups: int = Field(default=1, ge=0, le=5)
     hint_penalty: float = Field(default=10.0, ge=0, le=100)
-    count: int | None = Field(default=None, ge=1)
+    count: int = Field(default=5, ge=1, description="questions per practice session")
+    # One language per session; asked once at the first interactive session, then kept here.
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
 
 
 class Config(BaseModel):

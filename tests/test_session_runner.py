@@ -21,6 +21,7 @@ from interviewer.session.mock import MockReport, mock_config
 from interviewer.session.runner import (
     AnswerInput,
     AnswerRequest,
+    Banner,
     Clock,
     Report,
     SessionConfig,
@@ -62,7 +63,10 @@ class ScriptedReader:
     def interactive(self) -> bool:
         return False
 
-    def choose_next(self) -> str:
+    def close(self) -> None:
+        pass
+
+    def choose_next(self, reference: bool = True) -> str:
         raise AssertionError("piped input never pauses between questions")
 
 
@@ -74,9 +78,11 @@ class RecordingView:
         self.time_ups = 0
         self.report: Report | None = None
         self.summary_seen: SessionSummary | None = None
+        self.banners: list[Banner] = []
+        self.skips: list[bool] = []
 
-    def header(self, info: GraderInfo, count: int, title: str, follow_ups: int) -> None:
-        pass
+    def header(self, banner: Banner) -> None:
+        self.banners.append(banner)
 
     def question(self, question: Question, index: int, total: int, clock: Clock | None) -> None:
         self.questions.append((question.id, clock))
@@ -86,6 +92,9 @@ class RecordingView:
 
     def time_up(self) -> None:
         self.time_ups += 1
+
+    def skipped(self, follow_up: bool) -> None:
+        self.skips.append(follow_up)
 
     def grading(self, info: GraderInfo) -> AbstractContextManager[None]:
         return nullcontext()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated
 
 import typer
@@ -27,11 +28,23 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def practice(
     bank: Annotated[str | None, typer.Option(help="Only questions of this bank id.")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Questions in this language only (en, zh...). Default: the config's"
+            " practice.language, asked once in a terminal.",
+            show_default=False,
+        ),
+    ] = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
     count: Annotated[
-        int | None, typer.Option("--count", "-n", min=1, help="Ask at most N questions.")
+        int | None,
+        typer.Option(
+            "--count", "-n", min=1, help="Ask N questions (default 5, config practice.count)."
+        ),
     ] = None,
     shuffle: Annotated[
         bool, typer.Option("--random/--in-order", help="Random order (default) or bank order.")
@@ -60,11 +73,12 @@ def practice(
     Answers can be typed or piped; a line with only '.' ends an answer, end of input ends
     the session. Every answer is saved before it is graded.
     """
-    from interviewer.bank.library import Selection, load_library, select_questions
+    from interviewer.bank.library import Selection, load_library
+    from interviewer.cli.session_setup import pick_questions, session_language
     from interviewer.config import bank_paths, load_config
     from interviewer.history.store import HistoryStore
     from interviewer.session.runner import SessionConfig, SessionRunner, order_due_first, released
-    from interviewer.ui.answer_input import LineAnswerReader
+    from interviewer.ui.answer_input import answer_reader
     from interviewer.ui.screen import TerminalView
 
     config = load_config()
@@ -77,7 +91,11 @@ def practice(
         shuffle=shuffle and not due,
         seed=seed,
     )
-    questions = select_questions(library, sel)
+    answers = answer_reader()
+    language = session_language(
+        config, library, lang=lang, bank=bank, interactive=answers.interactive()
+    )
+    questions = pick_questions(library, sel, language, None)
     chosen_grader = build_grader(
         config,
         grader=grader,
@@ -93,15 +111,17 @@ def practice(
         follow_ups=config.practice.follow_ups if follow_ups is None else follow_ups,
         hint_penalty=config.practice.hint_penalty,
         reveal=reveal,
-        settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag},
+        settings={
+            "bank": bank,
+            "topic": topic,
+            "difficulty": difficulty,
+            "tag": tag,
+            "language": language,
+        },
     )
     limit = count or config.practice.count
-    with HistoryStore.open_default() as store, released(chosen_grader):
+    with HistoryStore.open_default() as store, released(chosen_grader), closing(answers):
         if due:
             questions = order_due_first(questions, store)
-        if limit:
-            questions = questions[:limit]
-        runner = SessionRunner(
-            store, chosen_grader, setup, answers=LineAnswerReader(), view=TerminalView()
-        )
-        runner.run(questions)
+        runner = SessionRunner(store, chosen_grader, setup, answers=answers, view=TerminalView())
+        runner.run(questions[:limit])
