@@ -72,20 +72,22 @@ class Terminal:
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
 
-    def wait_for(self, needle: str, timeout: float = 30) -> str:
-        """Wait until ``needle`` is on the screen; return the screen."""
+    def wait_for(self, needle: str, timeout: float = 30, *, scrolled: bool = False) -> str:
+        """Wait until ``needle`` is on the screen; return the screen.
+
+        ``scrolled``: also accept it in text that has since scrolled off the screen.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             self.pump()
             screen = self.text()
-            if needle in screen:
+            if needle in screen or (scrolled and needle.encode() in self.output):
                 return screen
-            if not self.proc.isalive():
-                self.pump()
-                screen = self.text()
-                if needle in screen:
-                    return screen
+            if time.monotonic() > deadline or not self.proc.isalive():
                 break
+        self.pump()
+        if needle in self.text() or (scrolled and needle.encode() in self.output):
+            return self.text()
         raise AssertionError(f"{needle!r} never appeared; the screen:\n{self.text()}")
 
     def type(self, *keys: str) -> None:

@@ -101,7 +101,7 @@ def test_mock_clock_ticks_and_time_up_submits_the_whole_buffer(tmp_path):
             if "⏱" in term.text() and "wrap up" in term.text():
                 seen.add(term.line_with("wrap up").strip())
         assert len(seen) >= 2, seen
-        term.wait_for("Time is up for this question")
+        term.wait_for("Time is up for this question", scrolled=True)
         term.wait_for("Mock interview report")
         assert term.exit_code() == 0
     assert rows(tmp_path, "SELECT answer FROM attempts") == [("alpha\nbeta gamma",)]

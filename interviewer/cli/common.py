@@ -79,6 +79,15 @@ ApiKeyEnvOpt = Annotated[
 SamplesOpt = Annotated[
     int, typer.Option("--samples", min=1, max=9, help="Grade N times; report median and spread.")
 ]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="Questions in this language only (en, zh...). Default: the config's"
+        " practice.language, asked once in a terminal, else the locale's.",
+        show_default=False,
+    ),
+]
 BankDirOpt = Annotated[
     list[Path] | None,
     typer.Option("--bank-dir", help="Also load the banks in this directory or file (repeatable)."),

@@ -13,6 +13,7 @@ from interviewer.cli.common import (
     BaseUrlOpt,
     EndpointOpt,
     GraderOpt,
+    LangOpt,
     ModelOpt,
     build_grader,
     handle_errors,
@@ -34,15 +35,7 @@ def mock(
         typer.Option("--count", "-n", min=1, help="Questions to ask (default: one per 5 min)."),
     ] = None,
     bank: Annotated[str | None, typer.Option(help="Only questions of this bank id.")] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang",
-            help="Questions in this language only (en, zh...). Default: the config's"
-            " practice.language, asked once in a terminal.",
-            show_default=False,
-        ),
-    ] = None,
+    lang: LangOpt = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
@@ -63,23 +56,19 @@ def mock(
     you typed so far is submitted. The report is saved with the session
     (`interviewer history`, `interviewer export --session ID`).
     """
-    from interviewer.bank.library import Selection, load_library
-    from interviewer.cli.session_setup import pick_questions, session_language
-    from interviewer.config import bank_paths, load_config
+    from interviewer.bank.library import Selection
+    from interviewer.cli.session_setup import session_questions
     from interviewer.history.store import HistoryStore
     from interviewer.session.mock import mock_config, question_count
     from interviewer.session.runner import SessionRunner, released
     from interviewer.ui.answer_input import answer_reader
     from interviewer.ui.screen import TerminalView
 
-    config = load_config()
-    library = load_library(bank_paths(config, bank_dir))
     sel = Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag, shuffle=True, seed=seed)
     answers = answer_reader()
-    language = session_language(
-        config, library, lang=lang, bank=bank, interactive=answers.interactive()
+    config, questions, language = session_questions(
+        bank_dir, sel, lang=lang, interactive=answers.interactive()
     )
-    questions = pick_questions(library, sel, language, None)
     questions = questions[: question_count(minutes, len(questions), count)]
     chosen = build_grader(
         config,

@@ -13,6 +13,7 @@ from interviewer.cli.common import (
     BaseUrlOpt,
     EndpointOpt,
     GraderOpt,
+    LangOpt,
     ModelOpt,
     SamplesOpt,
     build_grader,
@@ -28,15 +29,7 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def practice(
     bank: Annotated[str | None, typer.Option(help="Only questions of this bank id.")] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang",
-            help="Questions in this language only (en, zh...). Default: the config's"
-            " practice.language, asked once in a terminal.",
-            show_default=False,
-        ),
-    ] = None,
+    lang: LangOpt = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
@@ -73,29 +66,18 @@ def practice(
     Answers can be typed or piped; a line with only '.' ends an answer, end of input ends
     the session. Every answer is saved before it is graded.
     """
-    from interviewer.bank.library import Selection, load_library
-    from interviewer.cli.session_setup import pick_questions, session_language
-    from interviewer.config import bank_paths, load_config
+    from interviewer.bank.library import Selection
+    from interviewer.cli.session_setup import session_questions
     from interviewer.history.store import HistoryStore
     from interviewer.session.runner import SessionConfig, SessionRunner, order_due_first, released
     from interviewer.ui.answer_input import answer_reader
     from interviewer.ui.screen import TerminalView
 
-    config = load_config()
-    library = load_library(bank_paths(config, bank_dir))
-    sel = Selection(
-        bank=bank,
-        topic=topic,
-        difficulty=difficulty,
-        tag=tag,
-        shuffle=shuffle and not due,
-        seed=seed,
-    )
+    sel = Selection(bank, topic, difficulty, tag, shuffle=shuffle and not due, seed=seed)
     answers = answer_reader()
-    language = session_language(
-        config, library, lang=lang, bank=bank, interactive=answers.interactive()
+    config, questions, language = session_questions(
+        bank_dir, sel, lang=lang, interactive=answers.interactive()
     )
-    questions = pick_questions(library, sel, language, None)
     chosen_grader = build_grader(
         config,
         grader=grader,

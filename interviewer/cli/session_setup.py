@@ -13,8 +13,23 @@ from typing import TYPE_CHECKING
 from interviewer.errors import BankError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from interviewer.bank.library import Library, Question, Selection
     from interviewer.config import Config
+
+
+def session_questions(
+    bank_dirs: list[Path] | None, sel: Selection, *, lang: str | None, interactive: bool
+) -> tuple[Config, list[Question], str | None]:
+    """The config, the questions to ask (not yet cut to a count) and their language."""
+    from interviewer.bank.library import load_library
+    from interviewer.config import bank_paths, load_config
+
+    config = load_config()
+    library = load_library(bank_paths(config, bank_dirs))
+    language = session_language(config, library, lang=lang, bank=sel.bank, interactive=interactive)
+    return config, pick_questions(library, sel, language, None), language
 
 
 def session_language(

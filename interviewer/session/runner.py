@@ -51,6 +51,8 @@ class AnswerRequest:
     hint_penalty: float = 0.0
     # Monotonic seconds; when it passes, what was typed so far is submitted.
     deadline: float | None = None
+    # Monotonic seconds when the whole interview ends (a mock's clock shows both).
+    interview_end: float | None = None
 
 
 class AnswerReader(Protocol):
@@ -250,7 +252,9 @@ class SessionRunner:
         self.view.question(question, index, total, _clock(shown, deadline, end))
         hint = partial(session.hint, question) if self.config.hints else None
         got = self._read(
-            AnswerRequest(hint=hint, hint_penalty=session.hint_penalty, deadline=deadline)
+            AnswerRequest(
+                hint=hint, hint_penalty=session.hint_penalty, deadline=deadline, interview_end=end
+            )
         )
         elapsed = _ms_since(shown)
         if got.interrupted:
@@ -299,7 +303,9 @@ class SessionRunner:
             self.view.follow_up(
                 follow_up.text, number, len(follow_ups), _clock(shown, deadline, end)
             )
-            got = self._read(AnswerRequest(prompt=FOLLOW_UP_PROMPT, deadline=deadline))
+            got = self._read(
+                AnswerRequest(prompt=FOLLOW_UP_PROMPT, deadline=deadline, interview_end=end)
+            )
             elapsed = _ms_since(shown)
             if got.interrupted:
                 if got.text:

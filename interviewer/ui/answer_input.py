@@ -120,9 +120,10 @@ def print_hint(hint: Callable[[int], str | None] | None, hints_used: int, penalt
     return 1
 
 
-def print_help() -> None:
+def print_help(editor: bool = False) -> None:
+    edit = " · /edit or Ctrl-X Ctrl-E opens $EDITOR" if editor else ""
     console.print(
-        f"[muted]'{END_MARK}' on its own line ends the answer · /hint · /skip · /quit"
+        f"[muted]'{END_MARK}' on its own line ends the answer · /hint · /skip · /quit{edit}"
         " · Ctrl-D ends the session[/muted]"
     )
 

@@ -143,6 +143,7 @@ class PromptAnswerReader:
             enable_history_search=False,
         )
         self._deadline: float | None = None
+        self._interview_end: float | None = None
 
     def interactive(self) -> bool:
         return True
@@ -153,7 +154,7 @@ class PromptAnswerReader:
         text = ""
         hints_used = 0
         while True:
-            action, text = self._prompt(text, request.deadline)
+            action, text = self._prompt(text, request)
             answer = text.strip()
             if action == "interrupt":
                 self._remember(answer)
@@ -170,7 +171,7 @@ class PromptAnswerReader:
                 hints_used += print_hint(request.hint, hints_used, request.hint_penalty)
                 continue
             if action == "help":
-                print_help()
+                print_help(editor=True)
                 continue
             if action == "answer" and not answer:
                 empty_answer_notice()
@@ -181,14 +182,16 @@ class PromptAnswerReader:
             )
             return AnswerInput(kind, answer, hints_used)
 
-    def _prompt(self, text: str, deadline: float | None) -> tuple[str, str]:
+    def _prompt(self, text: str, request: AnswerRequest) -> tuple[str, str]:
         session = self._session
+        deadline = request.deadline
 
         def start_clock() -> None:
             if deadline is not None:
                 session.app.create_background_task(self._expire(session.app, deadline))
 
         self._deadline = deadline
+        self._interview_end = request.interview_end
         try:
             return session.prompt(
                 "> ",
@@ -219,8 +222,11 @@ class PromptAnswerReader:
                     )
                 ]
             )
+        whole = ""
+        if self._interview_end is not None:
+            whole = f" · {_mmss(self._interview_end - time.monotonic())} in the interview"
         return FormattedText(
-            [("class:bottom-toolbar", f" ⏱ {_mmss(left)} left for this question · '.' submits ")]
+            [("class:bottom-toolbar", f" ⏱ {_mmss(left)} left for this question{whole} ")]
         )
 
     def _remember(self, answer: str) -> None:

@@ -275,4 +275,7 @@ def ask_language(offered: dict[str, int], default: str) -> str:
 
     choices = ", ".join(f"{code} = {language_name(code)} ({n})" for code, n in offered.items())
     console.print(f"[accent]Which language do you want to practise in?[/accent] {choices}")
-    return Prompt.ask("Language", choices=list(offered), default=default, console=console)
+    try:
+        return Prompt.ask("Language", choices=list(offered), default=default, console=console)
+    except EOFError:
+        return default
