@@ -42,6 +42,19 @@ def test_arrow_keys_and_word_jumps_edit_mid_line(tmp_path):
     assert answers == [("random user split\nusers assigned at random",)]
 
 
+def test_hint_brings_the_prompt_back_on_a_fresh_line(tmp_path):
+    with terminal([*PRACTICE, "-n", "1"], tmp_path) as term:
+        term.wait_for("Your answer")
+        term.type("users split at random", "enter", "/hint", "enter")
+        term.wait_for("Hint 1:")
+        term.type(".", "enter")
+        term.wait_for("Session summary")
+        assert term.exit_code() == 0
+    assert rows(tmp_path, "SELECT answer, hints_used FROM attempts") == [
+        ("users split at random", 1)
+    ]
+
+
 def test_up_recalls_an_earlier_answer_from_the_saved_history(tmp_path):
     with terminal([*PRACTICE, "-n", "2", "--in-order"], tmp_path) as term:
         term.wait_for("Your answer")
@@ -123,7 +136,8 @@ def test_edit_opens_the_editor_with_the_text_so_far(tmp_path):
         term.wait_for("Your answer")
         term.type("draft", "enter", "/edit", "enter")
         term.wait_for("more from the editor")
-        term.type("buffer-end", "enter", ".", "enter")
+        # Back in the prompt on a fresh line: '.' submits the edited text as it is.
+        term.type(".", "enter")
         term.wait_for("Session summary")
         assert term.exit_code() == 0
     assert rows(tmp_path, "SELECT answer FROM attempts") == [("DRAFT\nmore from the editor",)]
@@ -146,3 +160,18 @@ def test_first_interactive_session_asks_the_language_once_and_keeps_it(tmp_path)
         assert "zh" in term.line_with("from llm-")
         term.type("/quit", "enter")
         assert term.exit_code() == 0
+
+
+def test_r_shows_the_reference_and_waits_for_one_key(tmp_path):
+    with terminal([*PRACTICE, "-n", "2", "--in-order"], tmp_path) as term:
+        term.wait_for("Your answer")
+        term.type("Users are split at random", "enter", ".", "enter")
+        term.wait_for("[Enter] next · [r] reference answer · [q] quit")
+        term.type("r")
+        screen = term.wait_for("[Enter] next · [q] quit")
+        assert b"Reference answer" in term.output
+        assert "Question 2/2" not in screen  # the reference stays until a key is pressed
+        term.type("q")
+        term.wait_for("Session summary")
+        assert term.exit_code() == 0
+    assert rows(tmp_path, "SELECT COUNT(*) FROM attempts") == [(1,)]

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application
+from prompt_toolkit.application import Application, get_app
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -76,6 +78,26 @@ def _without_line(text: str, row: int) -> str:
     return "\n".join(lines)
 
 
+def _on_new_line(text: str) -> str:
+    """``text`` with the cursor's line left empty after it, ready for the next line or '.'."""
+    body = text.rstrip("\n")
+    return body + "\n" if body.strip() else ""
+
+
+def _edit(buffer: Buffer) -> None:
+    """Open $EDITOR on the buffer; back in the prompt, not straight to grading.
+
+    The text comes back with an empty line after it, so '.' submits it as it is.
+    """
+    task = buffer.open_in_editor(validate_and_handle=False)
+
+    def done(_: object) -> None:
+        buffer.document = Document(_on_new_line(buffer.text))
+        get_app().invalidate()
+
+    task.add_done_callback(done)
+
+
 def _bindings() -> KeyBindings:
     kb = KeyBindings()
 
@@ -88,7 +110,7 @@ def _bindings() -> KeyBindings:
         if line == "/edit":
             buffer.text = _without_line(doc.text, doc.cursor_position_row)
             buffer.cursor_position = len(buffer.text)
-            buffer.open_in_editor(validate_and_handle=False)
+            _edit(buffer)
             return
         action = COMMANDS.get(line)
         if action is None:
@@ -98,8 +120,7 @@ def _bindings() -> KeyBindings:
 
     @kb.add("c-x", "c-e")
     def _editor(event: KeyPressEvent) -> None:
-        # Back to the prompt after the editor, not straight to grading: '.' still submits.
-        event.current_buffer.open_in_editor(validate_and_handle=False)
+        _edit(event.current_buffer)
 
     @kb.add("c-c")
     def _interrupt(event: KeyPressEvent) -> None:
@@ -117,8 +138,6 @@ def _empty_buffer() -> Any:
 
     @Condition
     def empty() -> bool:
-        from prompt_toolkit.application import get_app
-
         return not get_app().current_buffer.text
 
     return empty
@@ -167,6 +186,9 @@ class PromptAnswerReader:
                 )
             if action == "eof":
                 return AnswerInput("answer" if answer else "quit", answer, hints_used, eof=True)
+            if action in ("hint", "help") or (action == "answer" and not answer):
+                # The prompt comes back with the text so far, on a fresh line.
+                text = _on_new_line(text)
             if action == "hint":
                 hints_used += print_hint(request.hint, hints_used, request.hint_penalty)
                 continue
