@@ -175,3 +175,24 @@ def test_r_shows_the_reference_and_waits_for_one_key(tmp_path):
         term.wait_for("Session summary")
         assert term.exit_code() == 0
     assert rows(tmp_path, "SELECT COUNT(*) FROM attempts") == [(1,)]
+
+
+def test_time_up_while_the_editor_is_open_waits_for_its_text(tmp_path):
+    editor = tmp_path / "slow_editor.py"
+    # Still editing when the question's time (6 s) runs out.
+    editor.write_text(
+        "import sys, time\n"
+        "time.sleep(8)\n"
+        "open(sys.argv[1], 'a', encoding='utf-8').write('written in the editor\\n')\n",
+        encoding="utf-8",
+    )
+    args = ["mock", "--grader", "offline", "--bank", "llm-en", "-n", "1", "--follow-ups", "0"]
+    env = {"EDITOR": f"{sys.executable} {editor}"}
+    with terminal([*args, "--minutes", "0.1"], tmp_path, **env) as term:
+        term.wait_for("Your answer")
+        term.type("typed first", "enter", "/edit", "enter")
+        term.wait_for("Mock interview report", timeout=60)
+        assert term.exit_code() == 0
+    (answer,) = rows(tmp_path, "SELECT answer FROM attempts")
+    assert answer[0].startswith("typed first")
+    assert answer[0].endswith("written in the editor")

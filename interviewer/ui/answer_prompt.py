@@ -90,12 +90,18 @@ def _edit(buffer: Buffer) -> None:
     The text comes back with an empty line after it, so '.' submits it as it is.
     """
     task = buffer.open_in_editor(validate_and_handle=False)
+    _editors.append(task)
 
     def done(_: object) -> None:
+        _editors.remove(task)
         buffer.document = Document(_on_new_line(buffer.text))
         get_app().invalidate()
 
     task.add_done_callback(done)
+
+
+# Editors open now; the mock clock lets one close before it submits, so its text counts.
+_editors: list[asyncio.Task[None]] = []
 
 
 def _bindings() -> KeyBindings:
@@ -229,6 +235,8 @@ class PromptAnswerReader:
 
     async def _expire(self, app: Application[Any], deadline: float) -> None:
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        while _editors:
+            await asyncio.sleep(0.2)
         _exit(app, "timeout", app.current_buffer.text)
 
     def _toolbar(self) -> FormattedText:
