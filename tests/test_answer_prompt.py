@@ -187,8 +187,8 @@ def test_time_up_while_the_editor_is_open_waits_for_its_text(tmp_path):
         encoding="utf-8",
     )
     args = ["mock", "--grader", "offline", "--bank", "llm-en", "-n", "1", "--follow-ups", "0"]
-    env = {"EDITOR": f"{sys.executable} {editor}"}
-    with terminal([*args, "--minutes", "0.1"], tmp_path, **env) as term:
+    slow = f"{sys.executable} {editor}"
+    with terminal([*args, "--minutes", "0.1"], tmp_path, EDITOR=slow) as term:
         term.wait_for("Your answer")
         term.type("typed first", "enter", "/edit", "enter")
         term.wait_for("Mock interview report", timeout=60)
