@@ -85,6 +85,18 @@ def test_backspace_over_wide_characters_leaves_no_ghost_cells(tmp_path):
     assert rows(tmp_path, "SELECT answer FROM attempts") == [("注意力机制",)]
 
 
+def test_a_bracketed_paste_arrives_whole_even_with_a_dot_line(tmp_path):
+    with terminal([*PRACTICE, "-n", "1"], tmp_path) as term:
+        term.wait_for("Your answer")
+        term.type("\x1b[200~pasted line one\r\n.\r\npasted 第三行\x1b[201~")
+        term.wait_for("pasted 第三行")
+        assert "Session summary" not in term.text()  # the pasted '.' did not end it
+        term.type("enter", ".", "enter")
+        term.wait_for("Session summary")
+        assert term.exit_code() == 0
+    assert rows(tmp_path, "SELECT answer FROM attempts") == [("pasted line one\n.\npasted 第三行",)]
+
+
 def test_ctrl_c_mid_line_saves_every_line_typed_ungraded(tmp_path):
     with terminal([*PRACTICE, "-n", "2"], tmp_path) as term:
         term.wait_for("Your answer")
