@@ -16,8 +16,7 @@ Scripting, per test:
 * ``server.models`` is what ``/v1/models`` lists; a chat request for another model gets the
   404 a real server sends (OpenAI's text, or Ollama's with ``not_found_style="ollama"``).
 * ``personality(name)`` returns a handler that behaves like one real server towards
-  ``response_format`` (see PERSONALITIES), with the exact error texts from
-  shared/research/endpoints.md Table 1b.
+  ``response_format`` (see PERSONALITIES), with the exact error texts those servers send.
 * ``server.requests`` records every request (path, query, headers, JSON body) so tests can
   assert on ``response_format``, ``temperature``, ``seed``, the token parameter and messages.
 
@@ -312,7 +311,7 @@ def server_error() -> Reply:
 # --------------------------------------------------------------------------- real rejections
 
 # Each server's real rejection of a response_format it does not support, with the exact
-# status and body shape from shared/research/endpoints.md (Table 1a/1b).
+# status and body shape that server sends (the contract ladder in docs/grading.md).
 REJECTIONS: dict[str, Reply] = {
     "openai_json_schema": openai_error(
         400,

@@ -3,6 +3,7 @@ resume, duplicates, dry-run estimates and the batch file export/import."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -15,8 +16,37 @@ import pytest
 
 from interviewer.bank.library import Question, load_library
 from interviewer.bank.rubric import DEFAULT_CRITERIA
-from interviewer.batch import engine as core
-from interviewer.batch.inputs import BadRow, InputReader, InputRow
+from interviewer.batch.batch_api import export_batch, parse_batch_line
+from interviewer.batch.costs import (
+    Price,
+    estimate_batch,
+    expected_output_tokens,
+    find_price,
+    measure_sample,
+    price_table,
+)
+from interviewer.batch.input_rows import BadRow, InputRow
+from interviewer.batch.inputs import InputReader
+from interviewer.batch.job import (
+    EXIT_FATAL,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BatchJob,
+    exit_status,
+)
+from interviewer.batch.replicas import Replica, default_concurrency, is_local_url, replica_profiles
+from interviewer.batch.results import ResultsWriter, load_results
+from interviewer.batch.rows import (
+    Prefetch,
+    RowResolver,
+    RowTask,
+    ScanSummary,
+    group_by_question,
+    pending_tasks,
+    row_hash,
+)
+from interviewer.batch.run import BatchCounts, BatchResult
 from interviewer.config import EndpointProfile
 from interviewer.errors import EndpointError, InputError
 from interviewer.grading.grade import GraderInfo, Outcome
@@ -86,16 +116,16 @@ class FakeGrader:
 def make_job(
     tmp_path: Path,
     rows: list[dict[str, Any]],
-    replicas: list[core.Replica],
+    replicas: list[Replica],
     *,
     inline: bool = False,
     retry_ungraded: bool = False,
     window: int = 2000,
     name: str = "in.csv",
-) -> core.BatchJob:
+) -> BatchJob:
     bank_dir = write_bank(tmp_path / "banks")
     source = write_csv(tmp_path / name, rows)
-    return core.BatchJob(
+    return BatchJob(
         readers=[InputReader(source)],
         library=load_library([bank_dir]),
         replicas=replicas,
@@ -107,7 +137,7 @@ def make_job(
     )
 
 
-def run_job(job: core.BatchJob, **kwargs: Any) -> tuple[core.ScanSummary, core.BatchResult]:
+def run_job(job: BatchJob, **kwargs: Any) -> tuple[ScanSummary, BatchResult]:
     with job:
         scan = job.open()
         result = job.run(**kwargs)
@@ -123,19 +153,19 @@ def keys_of(path: Path) -> list[str]:
 
 def test_row_hash_covers_what_determines_a_grade() -> None:
     info = GraderInfo(kind="llm", model="m", prompt_version="p1", settings={"temperature": 0})
-    base = core.row_hash(QUESTION, "answer", info)
-    assert base == core.row_hash(QUESTION, "answer", info)
+    base = row_hash(QUESTION, "answer", info)
+    assert base == row_hash(QUESTION, "answer", info)
     variants = [
-        core.row_hash(QUESTION, "answer!", info),
-        core.row_hash(QUESTION.model_copy(update={"key_points": ["keys"]}), "answer", info),
-        core.row_hash(QUESTION.model_copy(update={"reference": "Other."}), "answer", info),
-        core.row_hash(
+        row_hash(QUESTION, "answer!", info),
+        row_hash(QUESTION.model_copy(update={"key_points": ["keys"]}), "answer", info),
+        row_hash(QUESTION.model_copy(update={"reference": "Other."}), "answer", info),
+        row_hash(
             QUESTION.model_copy(update={"rubric": list(DEFAULT_CRITERIA[:2])}), "answer", info
         ),
-        core.row_hash(QUESTION, "answer", info.model_copy(update={"model": "m2"})),
-        core.row_hash(QUESTION, "answer", info.model_copy(update={"prompt_version": "p2"})),
-        core.row_hash(QUESTION, "answer", info.model_copy(update={"settings": {"temperature": 1}})),
-        core.row_hash(QUESTION, "answer", info.model_copy(update={"kind": "offline"})),
+        row_hash(QUESTION, "answer", info.model_copy(update={"model": "m2"})),
+        row_hash(QUESTION, "answer", info.model_copy(update={"prompt_version": "p2"})),
+        row_hash(QUESTION, "answer", info.model_copy(update={"settings": {"temperature": 1}})),
+        row_hash(QUESTION, "answer", info.model_copy(update={"kind": "offline"})),
     ]
     assert base not in variants
     assert len(set(variants)) == len(variants)
@@ -146,13 +176,42 @@ def test_row_hash_covers_what_determines_a_grade() -> None:
             "settings": {"temperature": 0, "contract": "json_object", "base_url": "http://x"},
         }
     )
-    assert core.row_hash(QUESTION, "answer", moved) == base
+    assert row_hash(QUESTION, "answer", moved) == base
+
+
+def test_resolver_hashes_rows_as_earlier_results_files_did(tmp_path: Path) -> None:
+    """Resuming needs the same hash for the same row: spelled out here as first defined."""
+    library = load_library([write_bank(tmp_path / "banks")])
+    info = GraderInfo(kind="llm", model="m", prompt_version="p1", settings={"seed": 7})
+    resolver = RowResolver(library, info)
+    answers = ["plain", 'quotes " and \\ slashes', "日本語の答え\nline two", ""]
+    for question in library.questions[:3]:
+        for number, answer in enumerate(answers, start=1):
+            row = InputRow("in.csv", number, number + 1, answer=answer, question_id=question.id)
+            task = resolver.resolve(row)
+            assert isinstance(task, RowTask)
+            payload = {
+                "question": question.question,
+                "reference": question.full_reference,
+                "key_points": question.key_points,
+                "rubric": [c.model_dump() for c in question.criteria],
+                "language": question.language,
+                "answer": answer,
+                "grader": {
+                    "kind": "llm",
+                    "model": "m",
+                    "prompt_version": "p1",
+                    "settings": {"seed": 7},
+                },
+            }
+            blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+            assert task.hash == hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
 def test_resolver_bank_adhoc_unknown_and_repeats(tmp_path: Path) -> None:
     library = load_library([write_bank(tmp_path / "banks")])
     info = OfflineGrader().info
-    resolver = core.RowResolver(library, info)
+    resolver = RowResolver(library, info)
 
     def row(n: int, **kw: Any) -> InputRow:
         return InputRow(source="f", row=n, line=n + 1, **kw)
@@ -166,23 +225,23 @@ def test_resolver_bank_adhoc_unknown_and_repeats(tmp_path: Path) -> None:
     given = resolver.resolve(
         row(5, answer="a", question="Why cache?", reference="R.", key_points=("x", "y"))
     )
-    assert isinstance(by_id, core.RowTask)
-    assert isinstance(by_bank, core.RowTask)
+    assert isinstance(by_id, RowTask)
+    assert isinstance(by_bank, RowTask)
     assert by_id.question.id == "q-lora"
     # The same content twice: same hash, the repeat gets its own key.
     assert by_bank.hash == by_id.hash
     assert (by_id.key, by_bank.key) == (by_id.hash, f"{by_id.hash}#1")
     assert isinstance(unknown, BadRow)
     assert "unknown question id 'nope'" in unknown.reason
-    assert isinstance(adhoc, core.RowTask)
+    assert isinstance(adhoc, RowTask)
     assert adhoc.question.id.startswith("adhoc-")
     assert adhoc.question.key_points  # derived from the reference
-    assert isinstance(given, core.RowTask)
+    assert isinstance(given, RowTask)
     assert given.question.key_points == ["x", "y"]
 
 
 def test_resolver_reports_invalid_adhoc_questions(tmp_path: Path) -> None:
-    resolver = core.RowResolver(None, OfflineGrader().info)
+    resolver = RowResolver(None, OfflineGrader().info)
     points = tuple(f"point {i}" for i in range(13))
     item = resolver.resolve(
         InputRow(
@@ -195,14 +254,14 @@ def test_resolver_reports_invalid_adhoc_questions(tmp_path: Path) -> None:
 
 def test_group_by_question_within_windows(tmp_path: Path) -> None:
     library = load_library([write_bank(tmp_path / "banks")])
-    resolver = core.RowResolver(library, OfflineGrader().info)
+    resolver = RowResolver(library, OfflineGrader().info)
     ids = ["q-rag", "q-cache", "q-rag", "q-lora", "q-cache", "q-rag", "q-lora", "q-cache"]
     tasks = []
     for n, qid in enumerate(ids, start=1):
         task = resolver.resolve(InputRow("f", n, n, answer=f"answer {n}", question_id=qid))
-        assert isinstance(task, core.RowTask)
+        assert isinstance(task, RowTask)
         tasks.append(task)
-    ordered = list(core.group_by_question(tasks, window=5))
+    ordered = list(group_by_question(tasks, window=5))
     assert sorted(t.row.row for t in ordered) == list(range(1, 9))
     first, second = ordered[:5], ordered[5:]
     assert [t.question.id for t in first] == ["q-rag", "q-rag", "q-cache", "q-cache", "q-lora"]
@@ -221,10 +280,10 @@ def test_load_results_latest_wins_and_torn_line_is_cut(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     text = _line("a", False) + _line("b", True) + "garbage\n" + _line("a", True)
     path.write_text(text + '{"key": "c", "gra', encoding="utf-8")
-    peek = core.load_results(path, repair=False)
+    peek = load_results(path, repair=False)
     assert peek.torn_bytes == len('{"key": "c", "gra')
     assert path.read_text(encoding="utf-8").endswith('"gra')  # untouched without repair
-    state = core.load_results(path, repair=True)
+    state = load_results(path, repair=True)
     assert state.status == {"a": True, "b": True}
     assert state.corrupt_lines == [3]
     assert path.read_text(encoding="utf-8") == text
@@ -234,7 +293,7 @@ def test_load_results_latest_wins_and_torn_line_is_cut(tmp_path: Path) -> None:
 def test_load_results_keeps_a_complete_last_line_without_newline(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_text(_line("a", True) + _line("b", False).rstrip("\n"), encoding="utf-8")
-    state = core.load_results(path, repair=True)
+    state = load_results(path, repair=True)
     assert state.status == {"a": True, "b": False}
     assert state.torn_bytes == 0
     assert path.read_text(encoding="utf-8").endswith("}\n")
@@ -244,11 +303,11 @@ def test_load_results_keeps_a_complete_last_line_without_newline(tmp_path: Path)
 
 def test_results_file_is_locked_while_written(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    with core.ResultsWriter(path) as writer:
+    with ResultsWriter(path) as writer:
         writer.write({"key": "a", "graded": True})
         with pytest.raises(InputError, match="another `interviewer grade`"):
-            core.ResultsWriter(path)
-    with core.ResultsWriter(path) as again:
+            ResultsWriter(path)
+    with ResultsWriter(path) as again:
         again.write({"key": "b", "graded": True})
     assert [r["key"] for r in read_results(path)] == ["a", "b"]
 
@@ -260,7 +319,7 @@ def test_offline_inline_job_grades_every_row_and_lists_bad_ones(tmp_path: Path) 
     rows = bank_rows(12)
     rows[4]["answer"] = ""
     rows[7]["question_id"] = "missing-q"
-    job = make_job(tmp_path, rows, [core.Replica("offline", OfflineGrader())], inline=True)
+    job = make_job(tmp_path, rows, [Replica("offline", OfflineGrader())], inline=True)
     scan, result = run_job(job)
     assert (scan.rows, scan.bad, scan.to_grade) == (12, 2, 10)
     results = read_results(job.results)
@@ -273,25 +332,25 @@ def test_offline_inline_job_grades_every_row_and_lists_bad_ones(tmp_path: Path) 
     assert errors[0] == "source,row,line,id,reason"
     assert errors[1].split(",")[1:4] == ["5", "6", "r4"]
     assert "unknown question id 'missing-q'" in errors[2]
-    assert core.exit_status(scan, result.counts) == core.EXIT_INCOMPLETE
+    assert exit_status(scan, result.counts) == EXIT_INCOMPLETE
 
 
 def test_concurrency_bound_and_every_row_once(tmp_path: Path) -> None:
     grader = FakeGrader(delay=0.02)
-    job = make_job(tmp_path, bank_rows(40), [core.Replica("r", grader, concurrency=4)])
+    job = make_job(tmp_path, bank_rows(40), [Replica("r", grader, concurrency=4)])
     scan, result = run_job(job)
     assert grader.max_active <= 4
     assert grader.max_active >= 2  # really concurrent
     assert result.counts.graded == 40
     keys = keys_of(job.results)
     assert len(keys) == len(set(keys)) == 40
-    assert core.exit_status(scan, result.counts) == core.EXIT_OK
+    assert exit_status(scan, result.counts) == EXIT_OK
 
 
 def test_identical_rows_are_graded_once_and_written_per_row(tmp_path: Path) -> None:
     rows = [*bank_rows(3), dict(bank_rows(1)[0], id="dup", candidate="other")]
     grader = FakeGrader()
-    job = make_job(tmp_path, rows, [core.Replica("r", grader, concurrency=2)])
+    job = make_job(tmp_path, rows, [Replica("r", grader, concurrency=2)])
     _, result = run_job(job)
     assert len(grader.calls) == 3
     results = read_results(job.results)
@@ -306,10 +365,10 @@ def test_identical_rows_are_graded_once_and_written_per_row(tmp_path: Path) -> N
 
 def test_stop_then_resume_completes_without_duplicates(tmp_path: Path) -> None:
     grader = FakeGrader(delay=0.01)
-    job = make_job(tmp_path, bank_rows(30), [core.Replica("r", grader, concurrency=3)])
+    job = make_job(tmp_path, bank_rows(30), [Replica("r", grader, concurrency=3)])
     stop = threading.Event()
 
-    def progress(counts: core.BatchCounts) -> None:
+    def progress(counts: BatchCounts) -> None:
         if counts.finished >= 8:
             stop.set()
 
@@ -317,19 +376,19 @@ def test_stop_then_resume_completes_without_duplicates(tmp_path: Path) -> None:
     assert result.stopped
     first = keys_of(job.results)
     assert 8 <= len(first) < 30
-    assert core.exit_status(scan, result.counts, stopped=True) == core.EXIT_INTERRUPTED
-    again = make_job(tmp_path, bank_rows(30), [core.Replica("r", FakeGrader(), concurrency=3)])
+    assert exit_status(scan, result.counts, stopped=True) == EXIT_INTERRUPTED
+    again = make_job(tmp_path, bank_rows(30), [Replica("r", FakeGrader(), concurrency=3)])
     scan2, result2 = run_job(again)
     assert scan2.done == len(first)
     assert result2.counts.graded == 30 - len(first)
     keys = keys_of(job.results)
     assert len(keys) == len(set(keys)) == 30
-    assert core.exit_status(scan2, result2.counts) == core.EXIT_OK
+    assert exit_status(scan2, result2.counts) == EXIT_OK
 
 
 def test_abandon_returns_without_writing_in_flight_rows(tmp_path: Path) -> None:
     grader = FakeGrader(delay=0.5)
-    job = make_job(tmp_path, bank_rows(6), [core.Replica("r", grader, concurrency=2)])
+    job = make_job(tmp_path, bank_rows(6), [Replica("r", grader, concurrency=2)])
     abandon = threading.Event()
     timer = threading.Timer(0.1, abandon.set)
     timer.start()
@@ -342,35 +401,35 @@ def test_abandon_returns_without_writing_in_flight_rows(tmp_path: Path) -> None:
 
 def test_retry_ungraded(tmp_path: Path) -> None:
     flaky = FakeGrader(ungraded=lambda answer: "#1" in answer or "#4" in answer)
-    job = make_job(tmp_path, bank_rows(6), [core.Replica("r", flaky, concurrency=2)])
+    job = make_job(tmp_path, bank_rows(6), [Replica("r", flaky, concurrency=2)])
     scan, result = run_job(job)
     assert (result.counts.graded, result.counts.ungraded) == (4, 2)
     assert result.counts.reasons == {"unparseable": 2}
-    assert core.exit_status(scan, result.counts) == core.EXIT_INCOMPLETE
+    assert exit_status(scan, result.counts) == EXIT_INCOMPLETE
     # A plain re-run leaves ungraded rows alone (and still reports them).
-    plain = make_job(tmp_path, bank_rows(6), [core.Replica("r", FakeGrader(), concurrency=2)])
+    plain = make_job(tmp_path, bank_rows(6), [Replica("r", FakeGrader(), concurrency=2)])
     scan2, result2 = run_job(plain)
     assert (scan2.done, scan2.done_ungraded, scan2.to_grade) == (6, 2, 0)
-    assert core.exit_status(scan2, result2.counts) == core.EXIT_INCOMPLETE
+    assert exit_status(scan2, result2.counts) == EXIT_INCOMPLETE
     fixed = FakeGrader()
     retry = make_job(
-        tmp_path, bank_rows(6), [core.Replica("r", fixed, concurrency=2)], retry_ungraded=True
+        tmp_path, bank_rows(6), [Replica("r", fixed, concurrency=2)], retry_ungraded=True
     )
     scan3, result3 = run_job(retry)
     assert scan3.to_grade == 2
     assert len(fixed.calls) == 2
     assert result3.counts.graded == 2
-    state = core.load_results(retry.results, repair=False)
+    state = load_results(retry.results, repair=False)
     assert len(state.status) == 6
     assert all(state.status.values())
-    assert core.exit_status(scan3, result3.counts) == core.EXIT_OK
+    assert exit_status(scan3, result3.counts) == EXIT_OK
 
 
 def test_non_fatal_error_marks_the_row_and_goes_on(tmp_path: Path) -> None:
     def fail(answer: str) -> EndpointError | None:
         return EndpointError("timed out", kind="timeout") if "#2" in answer else None
 
-    job = make_job(tmp_path, bank_rows(5), [core.Replica("r", FakeGrader(fail=fail), 1)])
+    job = make_job(tmp_path, bank_rows(5), [Replica("r", FakeGrader(fail=fail), 1)])
     _, result = run_job(job)
     assert result.fatal is None
     results = read_results(job.results)
@@ -386,11 +445,11 @@ def test_fatal_error_stops_the_batch_and_keeps_finished_rows(tmp_path: Path) -> 
         return EndpointError("bad key", kind="auth", status=401) if "#3" in answer else None
 
     grader = FakeGrader(fail=fail)
-    job = make_job(tmp_path, bank_rows(9), [core.Replica("r", grader, 1)], window=1)
+    job = make_job(tmp_path, bank_rows(9), [Replica("r", grader, 1)], window=1)
     scan, result = run_job(job)
     assert result.fatal is not None
     assert result.fatal.kind == "auth"
-    assert core.exit_status(scan, result.counts, fatal=True) == core.EXIT_FATAL
+    assert exit_status(scan, result.counts, fatal=True) == EXIT_FATAL
     results = read_results(job.results)
     assert [r["row"] for r in results] == [1, 2, 3]  # row 4 failed; nothing after it was sent
     assert len(grader.calls) == 4
@@ -403,7 +462,7 @@ def test_failing_replica_is_taken_out_of_rotation(tmp_path: Path) -> None:
     job = make_job(
         tmp_path,
         bank_rows(20),
-        [core.Replica("http://a", down, 2), core.Replica("http://b", up, 2)],
+        [Replica("http://a", down, 2), Replica("http://b", up, 2)],
     )
     _, result = run_job(job, notice=notices.append)
     assert result.fatal is None
@@ -421,7 +480,7 @@ def test_non_fatal_errors_retry_on_another_replica_and_bench_the_bad_one(tmp_pat
     job = make_job(
         tmp_path,
         bank_rows(24),
-        [core.Replica("http://flaky", flaky, 2), core.Replica("http://good", good, 2)],
+        [Replica("http://flaky", flaky, 2), Replica("http://good", good, 2)],
     )
     _, result = run_job(job)
     assert result.counts.graded == 24
@@ -434,9 +493,7 @@ def test_non_fatal_errors_retry_on_another_replica_and_bench_the_bad_one(tmp_pat
 
 def test_per_replica_concurrency_spreads_the_load(tmp_path: Path) -> None:
     a, b = FakeGrader(delay=0.02), FakeGrader(delay=0.02)
-    job = make_job(
-        tmp_path, bank_rows(40), [core.Replica("http://a", a, 3), core.Replica("http://b", b, 2)]
-    )
+    job = make_job(tmp_path, bank_rows(40), [Replica("http://a", a, 3), Replica("http://b", b, 2)])
     _, result = run_job(job)
     assert result.counts.graded == 40
     assert a.max_active <= 3
@@ -453,7 +510,7 @@ def test_every_replica_failing_is_fatal(tmp_path: Path) -> None:
     job = make_job(
         tmp_path,
         bank_rows(5),
-        [core.Replica("http://a", dead(), 1), core.Replica("http://b", dead(), 1)],
+        [Replica("http://a", dead(), 1), Replica("http://b", dead(), 1)],
     )
     _, result = run_job(job)
     assert result.fatal is not None
@@ -464,11 +521,11 @@ def test_every_replica_failing_is_fatal(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the real LLM path
 
 
-def llm_replica(server: ChatServer, concurrency: int = 4) -> core.Replica:
+def llm_replica(server: ChatServer, concurrency: int = 4) -> Replica:
     from interviewer.grading.llm_grader import LLMGrader
 
     profile = EndpointProfile(name="test", base_url=server.url, model="test-model", max_retries=0)
-    return core.Replica(server.url, LLMGrader(profile), concurrency)
+    return Replica(server.url, LLMGrader(profile), concurrency)
 
 
 def test_llm_run_sorts_by_question_and_bounds_requests(
@@ -490,7 +547,7 @@ def test_llm_run_sorts_by_question_and_bounds_requests(
         scores["Base weights are frozen and a low-rank update is learned."]
         > scores["Low-rank matrices, small."]
     )
-    assert core.exit_status(scan, result.counts) == core.EXIT_OK
+    assert exit_status(scan, result.counts) == EXIT_OK
 
 
 def test_replica_refusing_auth_is_dropped(tmp_path: Path) -> None:
@@ -507,19 +564,17 @@ def test_replica_refusing_auth_is_dropped(tmp_path: Path) -> None:
 
 
 def test_prices_override_and_prefix_match() -> None:
-    table = core.price_table(
-        {"gpt-4o-mini": {"output": 1.0}, "local-x": {"input": 0.1, "output": 0.2}}
-    )
-    assert table["gpt-4o-mini"] == core.Price("gpt-4o-mini", 0.15, 1.0)
-    dated = core.find_price("gpt-4o-mini-2024-07-18", table)
+    table = price_table({"gpt-4o-mini": {"output": 1.0}, "local-x": {"input": 0.1, "output": 0.2}})
+    assert table["gpt-4o-mini"] == Price("gpt-4o-mini", 0.15, 1.0)
+    dated = find_price("gpt-4o-mini-2024-07-18", table)
     assert dated is not None
     assert dated.model == "gpt-4o-mini"
-    gateway = core.find_price("openai/gpt-4.1", table)
+    gateway = find_price("openai/gpt-4.1", table)
     assert gateway is not None
     assert gateway.model == "gpt-4.1"
-    assert core.find_price("qwen3:8b", table) is None
+    assert find_price("qwen3:8b", table) is None
     with pytest.raises(InputError, match="must be numbers"):
-        core.price_table({"m": {"input": "cheap"}})  # type: ignore[dict-item]
+        price_table({"m": {"input": "cheap"}})  # type: ignore[dict-item]
 
 
 def test_estimate_counts_tokens_and_prices_remote_endpoints(tmp_path: Path) -> None:
@@ -530,15 +585,15 @@ def test_estimate_counts_tokens_and_prices_remote_endpoints(tmp_path: Path) -> N
     rows = [*bank_rows(6), bank_rows(1)[0]]  # one repeat: no extra request
     bank_dir = write_bank(tmp_path / "banks")
     source = write_csv(tmp_path / "in.csv", rows)
-    state = core.load_results(tmp_path / "none.jsonl", repair=False)
-    estimate = core.estimate_batch(
+    state = load_results(tmp_path / "none.jsonl", repair=False)
+    estimate = estimate_batch(
         [InputReader(source)],
         load_library([bank_dir]),
         grader,
         state,
         info=grader.info,
         profile=profile,
-        prices=core.price_table(),
+        prices=price_table(),
     )
     assert (estimate.scan.to_grade, estimate.requests) == (7, 6)
     assert not estimate.local
@@ -546,7 +601,7 @@ def test_estimate_counts_tokens_and_prices_remote_endpoints(tmp_path: Path) -> N
     assert estimate.price.model == "gpt-4o-mini"
     assert estimate.prompt_tokens > 6 * 200  # the rubric alone is a few hundred tokens
     assert estimate.output_tokens == sum(
-        core.expected_output_tokens(q, profile)
+        expected_output_tokens(q, profile)
         for q in load_library([bank_dir]).questions
         for _ in range(2)
     )
@@ -562,16 +617,16 @@ def test_local_endpoint_time_comes_from_a_measured_sample(
     chat_server.handler = grading_handler
     replica = llm_replica(chat_server, concurrency=2)
     job = make_job(tmp_path, bank_rows(10), [replica])
-    state = core.load_results(job.results, repair=False)
-    tasks = core.pending_tasks(job.readers, job.library, job.info, state)
-    done, seconds = core.measure_sample(tasks, [replica], rows=4)
+    state = load_results(job.results, repair=False)
+    tasks = pending_tasks(job.readers, job.library, job.info, state)
+    done, seconds = measure_sample(tasks, [replica], rows=4)
     assert done == 4
     assert seconds > 0
     assert len(chat_server.chat_requests) == 4
     assert not job.results.exists()  # a sample is never recorded
-    assert core.is_local_url(chat_server.url)
-    assert not core.is_local_url("https://api.deepseek.com")
-    assert core.is_local_url("http://192.168.1.20:8000/v1")
+    assert is_local_url(chat_server.url)
+    assert not is_local_url("https://api.deepseek.com")
+    assert is_local_url("http://192.168.1.20:8000/v1")
 
 
 # --------------------------------------------------------------------------- batch files
@@ -583,11 +638,11 @@ def test_export_writes_one_request_per_distinct_row(tmp_path: Path) -> None:
     profile = EndpointProfile(name="v", base_url="http://127.0.0.1:9/v1", model="served-model")
     grader = LLMGrader(profile)
     rows = [*bank_rows(5), bank_rows(1)[0]]
-    job = make_job(tmp_path, rows, [core.Replica("v", grader, 1)])
-    state = core.load_results(job.results, repair=False)
-    tasks = core.pending_tasks(job.readers, job.library, job.info, state)
+    job = make_job(tmp_path, rows, [Replica("v", grader, 1)])
+    state = load_results(job.results, repair=False)
+    tasks = pending_tasks(job.readers, job.library, job.info, state)
     out = tmp_path / "batch" / "requests.jsonl"
-    files, requests, covered = core.export_batch(tasks, grader, out, max_requests=2)
+    files, requests, covered = export_batch(tasks, grader, out, max_requests=2)
     assert (requests, covered) == (5, 6)
     assert files == [out, out.with_name("requests.2.jsonl"), out.with_name("requests.3.jsonl")]
     lines = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines()]
@@ -623,7 +678,7 @@ def _openai_line(custom_id: str, content: str, *, status: int = 200) -> dict[str
 
 
 def test_parse_batch_line_layouts_and_errors() -> None:
-    current = core.parse_batch_line(_openai_line("a", "{}"))
+    current = parse_batch_line(_openai_line("a", "{}"))
     assert (current.content, current.finish_reason, current.error) == ("{}", "stop", None)
     assert current.usage == {"prompt_tokens": 500, "completion_tokens": 90, "total_tokens": 590}
     old_vllm = {
@@ -632,14 +687,14 @@ def test_parse_batch_line_layouts_and_errors() -> None:
         "response": _openai_line("a", "old layout")["response"]["body"],
         "error": None,
     }
-    assert core.parse_batch_line(old_vllm).content == "old layout"
+    assert parse_batch_line(old_vllm).content == "old layout"
     openai_error_file = {
         "id": "batch_req_2",
         "custom_id": "b",
         "response": None,
         "error": {"code": "batch_expired", "message": "This request could not be executed."},
     }
-    assert core.parse_batch_line(openai_error_file).error == (
+    assert parse_batch_line(openai_error_file).error == (
         "batch request failed: batch_expired: This request could not be executed."
     )
     vllm_error = {
@@ -648,7 +703,7 @@ def test_parse_batch_line_layouts_and_errors() -> None:
         "response": {"status_code": 400, "request_id": "vllm-batch-2", "body": None},
         "error": "Request must not be sent in stream mode",
     }
-    error = core.parse_batch_line(vllm_error).error
+    error = parse_batch_line(vllm_error).error
     assert error is not None
     assert "HTTP 400" in error
     assert "stream mode" in error
@@ -656,7 +711,7 @@ def test_parse_batch_line_layouts_and_errors() -> None:
         "custom_id": "d",
         "response": {"status_code": 429, "body": {"error": {"message": "slow down", "code": 429}}},
     }
-    assert "slow down" in (core.parse_batch_line(error_body).error or "")
+    assert "slow down" in (parse_batch_line(error_body).error or "")
 
 
 def test_import_matches_a_live_run(tmp_path: Path, chat_server: ChatServer) -> None:
@@ -675,12 +730,10 @@ def test_import_matches_a_live_run(tmp_path: Path, chat_server: ChatServer) -> N
         EndpointProfile(name="test", base_url=chat_server.url, model="test-model", max_retries=0)
     )
     batch_dir = tmp_path / "batch"
-    job = make_job(batch_dir, rows, [core.Replica(chat_server.url, grader, 1)])
-    state = core.load_results(job.results, repair=False)
+    job = make_job(batch_dir, rows, [Replica(chat_server.url, grader, 1)])
+    state = load_results(job.results, repair=False)
     requests_file = batch_dir / "requests.jsonl"
-    core.export_batch(
-        core.pending_tasks(job.readers, job.library, job.info, state), grader, requests_file
-    )
+    export_batch(pending_tasks(job.readers, job.library, job.info, state), grader, requests_file)
     requests = [json.loads(x) for x in requests_file.read_text(encoding="utf-8").splitlines()]
     outputs, errors = [], []
     for n, req in enumerate(requests):
@@ -736,27 +789,27 @@ def test_default_concurrency_and_replica_profiles() -> None:
     def profile(url: str, **kw: Any) -> EndpointProfile:
         return EndpointProfile(base_url=url, model="m", **kw)
 
-    assert core.default_concurrency(profile("http://127.0.0.1:11434/v1")) == 2  # Ollama
-    assert core.default_concurrency(profile("https://api.openai.com/v1")) == 16
-    assert core.default_concurrency(profile("http://127.0.0.1:8000/v1")) == 8
-    assert core.default_concurrency(profile("https://api.openai.com/v1", concurrency=3)) == 3
+    assert default_concurrency(profile("http://127.0.0.1:11434/v1")) == 2  # Ollama
+    assert default_concurrency(profile("https://api.openai.com/v1")) == 16
+    assert default_concurrency(profile("http://127.0.0.1:8000/v1")) == 8
+    assert default_concurrency(profile("https://api.openai.com/v1", concurrency=3)) == 3
     pool = EndpointProfile(base_urls=["http://a:8000/v1", "http://b:8000/v1/"], model="m")
-    replicas = core.replica_profiles(pool)
+    replicas = replica_profiles(pool)
     assert [p.urls for p in replicas] == [["http://a:8000/v1"], ["http://b:8000/v1"]]
     single = profile("http://a/v1")
-    assert core.replica_profiles(single) == [single]
+    assert replica_profiles(single) == [single]
 
 
 def test_first_window_is_small_and_read_ahead_forwards_errors(tmp_path: Path) -> None:
     library = load_library([write_bank(tmp_path / "banks")])
-    resolver = core.RowResolver(library, OfflineGrader().info)
+    resolver = RowResolver(library, OfflineGrader().info)
     ids = ["q-rag", "q-cache", "q-rag", "q-lora", "q-cache", "q-rag"]
     tasks = []
     for n, qid in enumerate(ids, start=1):
         task = resolver.resolve(InputRow("f", n, n, answer=f"answer {n}", question_id=qid))
-        assert isinstance(task, core.RowTask)
+        assert isinstance(task, RowTask)
         tasks.append(task)
-    ordered = [t.row.row for t in core.group_by_question(tasks, window=4, first=2)]
+    ordered = [t.row.row for t in group_by_question(tasks, window=4, first=2)]
     # Windows: rows 1-2, then rows 3-6 grouped by question (q-rag, q-lora, q-cache).
     assert ordered[:2] == [1, 2]
     assert set(ordered[2:4]) == {3, 6}
@@ -766,10 +819,27 @@ def test_first_window_is_small_and_read_ahead_forwards_errors(tmp_path: Path) ->
         yield tasks[0]
         raise InputError("in.csv: cannot read (I/O error).")
 
-    ahead = core.Prefetch(broken(), size=1)
+    ahead = Prefetch(broken(), size=1)
     assert next(ahead) is tasks[0]
     with pytest.raises(InputError, match="I/O error"):
         next(ahead)
     with pytest.raises(StopIteration):
         next(ahead)
-    assert list(core.Prefetch(iter(tasks), size=2)) == tasks
+    assert list(Prefetch(iter(tasks), size=2)) == tasks
+
+
+@pytest.mark.parametrize("window", [2000, 7])
+def test_job_grades_the_rows_pending_tasks_would_in_the_same_order(
+    tmp_path: Path, window: int
+) -> None:
+    """A small input is graded from the scan's rows; a large one is read again: same order."""
+    rows = bank_rows(30)
+    rows[4]["answer"] = rows[1]["answer"]  # a repeat, to be numbered alike by both paths
+    rows[4]["question_id"] = rows[1]["question_id"]
+    job = make_job(tmp_path, rows, [Replica("r", FakeGrader(), 1)], window=window)
+    with job:
+        job.open()
+        assert job.state is not None
+        expected = pending_tasks(job.readers, job.library, job.info, job.state, window=window)
+        assert [t.key for t in job.tasks()] == [t.key for t in expected]
+        assert len({t.key for t in job.tasks()}) == 30

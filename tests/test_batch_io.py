@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.batch.inputs import (
-    BadRow,
-    ColumnMap,
-    InputReader,
-    InputRow,
-    open_inputs,
-    split_key_points,
-)
+from interviewer.batch.input_rows import BadRow, ColumnMap, InputRow, split_key_points
+from interviewer.batch.inputs import InputReader, open_inputs
 from interviewer.errors import InputError
 
 

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.bank.library import Question
-from interviewer.batch import engine as core
 from interviewer.batch import report
-from interviewer.batch.inputs import InputRow
+from interviewer.batch.input_rows import InputRow
+from interviewer.batch.report_data import histogram
+from interviewer.batch.report_html import render_html
+from interviewer.batch.report_markdown import render_markdown
+from interviewer.batch.results import result_line, result_record
+from interviewer.batch.rows import RowTask, row_hash
 from interviewer.grading.grade import GraderInfo, Outcome
 from interviewer.grading.offline import OfflineGrader
 
@@ -46,13 +50,13 @@ def record(
     else:
         info = GraderInfo(kind="llm", model="m")
         outcome = Outcome(ungraded_reason=ungraded, ungraded_detail="bad", info=info)
-    digest = core.row_hash(question, answer, grader.info)
-    task = core.RowTask(
+    digest = row_hash(question, answer, grader.info)
+    task = RowTask(
         InputRow(source, row, row + 1, answer=answer, candidate=candidate, id=f"id{row}"),
         question,
         digest,
     )
-    return core.result_record(task, outcome)
+    return result_record(task, outcome)
 
 
 def write_results(path: Path, records: list[dict[str, Any]], tail: str = "") -> Path:
@@ -112,7 +116,7 @@ def test_keys_filter_limits_the_report(tmp_path: Path) -> None:
 
 
 def test_histogram_bins() -> None:
-    assert report.histogram([0, 9.9, 10, 55, 99.9, 100]) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert histogram([0, 9.9, 10, 55, 99.9, 100]) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
 
 
 def test_summary_csv_in_input_order_with_safe_cells(tmp_path: Path) -> None:
@@ -171,7 +175,7 @@ def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
 
 def test_markdown_report(tmp_path: Path) -> None:
     path, _ = sample(tmp_path)
-    text = report.render_markdown(report.build_report(path))
+    text = render_markdown(report.build_report(path))
     assert "## Score distribution" in text
     assert "## Key points most often missed" in text
     assert "\\| pipe" in text  # a pipe cannot break the table
@@ -183,5 +187,24 @@ def test_empty_results(tmp_path: Path) -> None:
     path = write_results(tmp_path / "r.jsonl", [])
     data = report.build_report(path)
     assert (data.rows, data.mean, data.weakest) == (0, None, [])
-    assert "No graded answer yet" in report.render_html(data)
-    assert "No graded answer yet" in report.render_markdown(data)
+    assert "No graded answer yet" in render_html(data)
+    assert "No graded answer yet" in render_markdown(data)
+
+
+def test_result_line_is_the_record_as_one_json_line() -> None:
+    """The coordinator's fast encoding writes exactly the fields of result_record, in order."""
+    grader = OfflineGrader()
+    answer = 'Keys and values — 前の tokens, "quoted" and \\ escaped.'
+    outcome = grader.grade(Q1, answer)
+    task = RowTask(InputRow("in.csv", 3, 4, answer=answer, id="x"), Q1, "h" * 32, 1)
+    for duplicate_of in (None, "h" * 32):
+        line = result_line(task, outcome, duplicate_of=duplicate_of)
+        assert line.endswith(b"\n")
+        assert line.count(b"\n") == 1
+        decoded = json.loads(line)
+        expected = result_record(task, outcome, duplicate_of=duplicate_of)
+        decoded.pop("graded_at")
+        expected.pop("graded_at")
+        assert decoded == expected
+        assert list(decoded) == list(expected)
+        assert "前の" in line.decode("utf-8")  # UTF-8, not \u escapes, as before

@@ -28,143 +28,35 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import yaml
 
+from interviewer.batch.input_rows import (
+    DEFAULT_ENCODING,
+    BadRow,
+    ColumnMap,
+    InputFormat,
+    InputRow,
+    blank_to_none,
+    check_encoding,
+    detect_format,
+    field_text,
+    split_key_points,
+    text_or_none,
+)
 from interviewer.errors import InputError
 
-InputFormat = Literal["csv", "jsonl", "yaml"]
-FORMATS: tuple[str, ...] = ("csv", "jsonl", "yaml")
-DEFAULT_ENCODING = "utf-8-sig"
-SUFFIX_FORMATS: dict[str, InputFormat] = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-}
 # A long written answer can exceed the csv module's default field limit (128 KiB).
 _CSV_FIELD_LIMIT = 16 * 1024 * 1024
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-_KEY_POINT_SPLIT = re.compile(r"[\n;；]")
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """The column (or key) names to read each field from."""
-
-    question_id: str = "question_id"
-    question: str = "question"
-    reference: str = "reference"
-    key_points: str = "key_points"
-    answer: str = "answer"
-    candidate: str = "candidate"
-    id: str = "id"
-
-    def fields(self) -> dict[str, str]:
-        """Field name -> column name, in a stable order."""
-        return {
-            "question_id": self.question_id,
-            "question": self.question,
-            "reference": self.reference,
-            "key_points": self.key_points,
-            "answer": self.answer,
-            "candidate": self.candidate,
-            "id": self.id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class InputRow:
-    """One usable input row: an answer and what it answers.
-
-    ``row`` counts records from 1 (a CSV header and blank lines are not rows); ``line`` is
-    the physical line where the record starts, which is what an editor shows.
-    """
-
-    source: str
-    row: int
-    line: int
-    answer: str
-    question_id: str | None = None
-    question: str | None = None
-    reference: str | None = None
-    key_points: tuple[str, ...] | None = None
-    candidate: str | None = None
-    id: str | None = None
-    extra: tuple[tuple[str, object], ...] = ()  # the columns named by InputReader(keep=...)
-
-
-@dataclass(frozen=True, slots=True)
-class BadRow:
-    """A row that cannot be graded, with the reason in words a user can act on."""
-
-    source: str
-    row: int
-    line: int
-    reason: str
-    id: str | None = None
-
-    def describe(self) -> str:
-        ident = f" (id {self.id})" if self.id else ""
-        return f"{self.source}:{self.line}: row {self.row}{ident}: {self.reason}"
-
-
-def detect_format(path: Path, fmt: str = "auto") -> InputFormat:
-    """Return the input format named by ``fmt`` or, for ``auto``, by the file's suffix."""
-    if fmt != "auto":
-        if fmt not in FORMATS:
-            raise InputError(f"Unknown input format '{fmt}'; use auto, csv, jsonl or yaml.")
-        return fmt  # type: ignore[return-value]
-    found = SUFFIX_FORMATS.get(path.suffix.lower())
-    if found is None:
-        raise InputError(
-            f"{path}: cannot tell the format from the name '{path.name}'; name it .csv, .jsonl"
-            " or .yaml, or pass --format csv|jsonl|yaml."
-        )
-    return found
-
-
-def check_encoding(encoding: str) -> str:
-    """Return the codec's canonical name, or raise InputError for an unknown one."""
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise InputError(
-            f"Unknown encoding '{encoding}' (--encoding); use e.g. utf-8, utf-16, gbk, cp1252."
-        ) from None
-
-
-def split_key_points(value: object) -> tuple[str, ...] | None:
-    """Key points from a list, or from text separated by newlines or semicolons."""
-    if value is None:
-        return None
-    items: list[object]
-    if isinstance(value, list | tuple):
-        items = list(value)
-    elif isinstance(value, str):
-        items = list(_KEY_POINT_SPLIT.split(value))
-    else:
-        raise ValueError("key points must be a list or text")
-    points: list[str] = []
-    for item in items:
-        if isinstance(item, dict | list):
-            raise ValueError("each key point must be text")
-        text = str(item).strip()
-        if text:
-            points.append(text)
-    return tuple(points) if points else None
 
 
 class _TextLoader(yaml.SafeLoader):
@@ -471,14 +363,14 @@ class InputReader:
 
     def _make_row(self, values: dict[str, object], row: int, line: int) -> InputRow | BadRow:
         cols = self.columns
-        ident = _text_or_none(values.get(cols.id))
+        ident = text_or_none(values.get(cols.id))
         try:
             fields = {
-                name: _field_text(values.get(column), column)
+                name: field_text(values.get(column), column)
                 for name, column in cols.fields().items()
                 if name != "key_points"
             }
-            key_points = split_key_points(_blank_to_none(values.get(cols.key_points)))
+            key_points = split_key_points(blank_to_none(values.get(cols.key_points)))
         except ValueError as exc:
             return BadRow(self.source, row, line, str(exc), ident)
         for text in (*fields.values(), *(key_points or ())):
@@ -520,38 +412,6 @@ class InputReader:
             id=ident,
             extra=tuple((name, values[name]) for name in self.keep if name in values),
         )
-
-
-def _blank_to_none(value: object) -> object:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-def _field_text(value: object, column: str) -> str | None:
-    """A field as stripped text; None when absent or blank; ValueError for a structure."""
-    if value is None:
-        return None
-    if isinstance(value, dict | list):
-        raise ValueError(f"field '{column}' must be text, not a {type(value).__name__}")
-    text = value if isinstance(value, str) else _scalar_text(value)
-    text = text.strip()
-    return text or None
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _text_or_none(value: object) -> str | None:
-    try:
-        return _field_text(value, "id")
-    except ValueError:
-        return None
 
 
 def open_inputs(

@@ -122,7 +122,7 @@ def evaluate(
     bank_dir: BankDirOpt = None,
 ) -> None:
     from interviewer.bank.library import load_library
-    from interviewer.batch.inputs import ColumnMap
+    from interviewer.batch.input_rows import ColumnMap
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import InterviewerError
     from interviewer.evaluation.data import ScoreColumns, compare_scores, open_scored, read_scored

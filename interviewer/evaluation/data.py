@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from interviewer.batch.inputs import BadRow, ColumnMap, InputReader, InputRow
+from interviewer.batch.input_rows import BadRow, ColumnMap, InputRow
+from interviewer.batch.inputs import InputReader
 from interviewer.errors import InputError
 
 SCORE_COLUMNS = ("human_score", "score")  # tried in this order unless --score-col is given

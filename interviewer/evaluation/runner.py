@@ -1,6 +1,6 @@
 """Grade a scored file through the batch engine, and find each row's grade in the results.
 
-This is the evaluation's only door into ``interviewer.batch.engine``: grading gets the
+This is the evaluation's only door into the batch engine (``interviewer.batch``): grading gets the
 engine's concurrency, endpoint replicas, resume and content-hash cache unchanged, and the
 results file is the same append-only JSONL that `interviewer grade` writes (one line per row
 with ``row`` and ``score``), so re-running with the same results file grades only what is
@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.bank.library import Library
-from interviewer.batch.engine import (
-    BatchJob,
-    Replica,
-    RowResolver,
-    default_concurrency,
-    replica_profiles,
-)
-from interviewer.batch.inputs import BadRow, InputReader, InputRow
+from interviewer.batch.input_rows import BadRow, InputRow
+from interviewer.batch.inputs import InputReader
+from interviewer.batch.job import BatchJob
+from interviewer.batch.replicas import Replica
+from interviewer.batch.replicas import build_replicas as replicas_for
+from interviewer.batch.rows import RowResolver
 from interviewer.errors import InputError
 from interviewer.evaluation.data import read_results
 from interviewer.grading.factory import ChosenGrader
@@ -33,15 +31,8 @@ __all__ = ["Grading", "Replica", "RowKeys", "build_replicas", "grades", "row_key
 
 def build_replicas(chosen: ChosenGrader, *, concurrency: int | None) -> tuple[list[Replica], bool]:
     """One grader per endpoint replica, or the offline grader run inline; (replicas, inline)."""
-    profile = chosen.endpoint
-    if profile is None:
-        return [Replica("offline", chosen.grader, 1)], True
-    per = concurrency or default_concurrency(profile)
-    profiles = replica_profiles(profile)
-    if len(profiles) == 1:
-        return [Replica(profile.urls[0], chosen.grader, per)], False
-    # One grader (and one HTTP client) per replica, each with its own base URL.
-    return [Replica(p.urls[0], chosen.for_endpoint(p), per) for p in profiles], False
+    replicas, _, inline = replicas_for(chosen, concurrency=concurrency)
+    return replicas, inline
 
 
 @dataclass(frozen=True)

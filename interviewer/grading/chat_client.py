@@ -118,6 +118,11 @@ def build_request_body(
     return body
 
 
+def preload() -> None:
+    """Import the SDK now (it takes a noticeable moment), e.g. in a thread while inputs load."""
+    import openai  # noqa: F401
+
+
 class ChatClient:
     """A thread-safe client for one endpoint profile."""
 

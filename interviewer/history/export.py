@@ -14,7 +14,6 @@ next to the grade it revisited) and the follow-up exchanges.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Sequence
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from interviewer.errors import HistoryError, InputError
 from interviewer.files import write_atomic
 from interviewer.grading.grade import KEY_POINT_MARKS
+from interviewer.html_page import escape as _e
+from interviewer.html_page import page
 
 if TYPE_CHECKING:
     from interviewer.history.records import AttemptDetail, GradeRecord, SessionRecord
@@ -284,9 +285,8 @@ def export_jsonl(data: ExportData) -> str:
 # --------------------------------------------------------------------------- html
 
 _CSS = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans","PingFang SC",
-"Microsoft YaHei",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}
-h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:2px solid #d0d7de;padding-bottom:.3rem}
+body{font-size:15px;line-height:1.5;max-width:60rem;color:#1d232a}
+h2{margin-top:2.5rem;border-bottom:2px solid #d0d7de;padding-bottom:.3rem}
 article{border:1px solid #d0d7de;border-radius:8px;padding:1rem 1.2rem;margin:1rem 0}
 article article{border-left:4px solid #8c959f;margin-left:.5rem}
 .meta{color:#57606a;font-size:.85rem}.answer{white-space:pre-wrap;background:#f6f8fa;
@@ -297,10 +297,6 @@ border-radius:6px;padding:.6rem}.score{font-size:1.4rem;font-weight:600}
 .contradicted{color:#cf222e;font-weight:700}.feedback{white-space:pre-wrap}
 ul{padding-left:1.2rem}details{margin-top:.6rem}pre{white-space:pre-wrap}
 """
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _html_report(report: dict[str, Any]) -> str:
@@ -403,13 +399,7 @@ def export_html(data: ExportData) -> str:
         for index, detail in enumerate(data.attempts_of(session.id), 1):
             body.append(_html_attempt(detail, str(index)))
         body.append("</section>")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(data.title)}</title><style>{_CSS}</style></head>\n"
-        f"<body>{''.join(body)}</body></html>\n"
-    )
+    return page(data.title, "".join(body), css=_CSS)
 
 
 def export_summary(data: ExportData) -> dict[str, Any]:

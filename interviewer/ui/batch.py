@@ -25,9 +25,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.batch.engine import BatchCounts, BatchResult, Estimate, ImportResult, ScanSummary
-from interviewer.batch.inputs import BadRow
-from interviewer.batch.report import ReportData, ReportFiles
+from interviewer.batch.batch_api import ImportResult
+from interviewer.batch.costs import Estimate
+from interviewer.batch.input_rows import BadRow
+from interviewer.batch.report import ReportFiles
+from interviewer.batch.report_data import ReportData
+from interviewer.batch.rows import ScanSummary
+from interviewer.batch.run import BatchCounts, BatchResult
 from interviewer.ui.console import console, err_console, notice
 
 PLAIN_EVERY = 5.0  # seconds between plain progress lines

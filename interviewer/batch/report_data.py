@@ -1,0 +1,168 @@
+"""What a batch report shows: per-question, per-criterion and per-key-point figures.
+
+Built by ``batch.report`` from a results file; rendered by ``report_markdown`` and
+``report_html``. Ungraded rows are never counted as a score.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+BINS = 10
+LEVELS = 5  # criterion levels 0-4
+KEY_POINT_STATUSES = ("covered", "partial", "missing", "contradicted")
+EXCERPT = 240
+
+
+@dataclass
+class CriterionStats:
+    """How often each level (0-4) was given for one criterion."""
+
+    id: str
+    name: str
+    levels: list[int] = field(default_factory=lambda: [0] * LEVELS)
+
+    @property
+    def count(self) -> int:
+        return sum(self.levels)
+
+    @property
+    def mean(self) -> float | None:
+        if not self.count:
+            return None
+        return sum(level * n for level, n in enumerate(self.levels)) / self.count
+
+
+@dataclass
+class KeyPointStats:
+    """How often one key point was covered, partial, missing or contradicted."""
+
+    index: int
+    text: str
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def missed(self) -> int:
+        return self.statuses["missing"] + self.statuses["contradicted"]
+
+    @property
+    def missed_rate(self) -> float:
+        return self.missed / self.total if self.total else 0.0
+
+
+class _Scored:
+    """Counts and averages over the ``scores`` of graded rows (ungraded rows have none)."""
+
+    scores: list[float]
+
+    @property
+    def graded(self) -> int:
+        return len(self.scores)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.scores) if self.scores else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.scores) if self.scores else None
+
+
+@dataclass
+class QuestionStats(_Scored):
+    """Everything reported about one question."""
+
+    question_id: str
+    text: str
+    rows: int = 0
+    ungraded: int = 0
+    scores: list[float] = field(default_factory=list)
+    criteria: dict[str, CriterionStats] = field(default_factory=dict)
+    key_points: dict[tuple[int, str], KeyPointStats] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return question_label(self.question_id, self.text)
+
+    @property
+    def histogram(self) -> list[int]:
+        return histogram(self.scores)
+
+
+def question_label(question_id: str, text: str) -> str:
+    """The bank id, or for a question given in the input file, its opening words."""
+    if question_id.startswith("adhoc-") and text:
+        return excerpt(text, 60)
+    return question_id
+
+
+@dataclass
+class WeakAnswer:
+    """One of the lowest-scoring answers, with enough context to act on it."""
+
+    score: float
+    question_id: str
+    question: str
+    source: str
+    row: int
+    id: str | None
+    candidate: str | None
+    answer: str
+    feedback: str
+    missed: list[str]
+
+    @property
+    def label(self) -> str:
+        return question_label(self.question_id, self.question)
+
+
+@dataclass
+class ReportData(_Scored):
+    """The aggregated content of a results file (also shown on the terminal)."""
+
+    results: str
+    generated_at: str = ""
+    rows: int = 0
+    ungraded: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    scores: list[float] = field(default_factory=list)
+    questions: dict[str, QuestionStats] = field(default_factory=dict)
+    criteria: dict[str, CriterionStats] = field(default_factory=dict)
+    weakest: list[WeakAnswer] = field(default_factory=list)
+    graders: Counter[str] = field(default_factory=Counter)
+    estimates: int = 0  # grades from the offline heuristic
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def most_missed(self, limit: int = 15) -> list[tuple[QuestionStats, KeyPointStats]]:
+        """Key points by how often they were missed or contradicted (rate, then count)."""
+        pairs = [
+            (q, kp) for q in self.questions.values() for kp in q.key_points.values() if kp.missed
+        ]
+        pairs.sort(key=lambda p: (-p[1].missed_rate, -p[1].missed, p[0].question_id, p[1].index))
+        return pairs[:limit]
+
+
+def histogram(scores: Iterable[float], bins: int = BINS) -> list[int]:
+    """Counts of 0-100 scores in ``bins`` equal bins (100 falls in the last one)."""
+    counts = [0] * bins
+    width = 100 / bins
+    for score in scores:
+        counts[min(int(score // width), bins - 1)] += 1
+    return counts
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def fmt_number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
