@@ -97,7 +97,9 @@ class PracticeDefaults(BaseModel):
     # No longer scored: a hinted key point earns at most partial credit instead (see
     # docs/grading.md). Kept so that existing config files still load.
     hint_penalty: float = Field(default=10.0, ge=0, le=100)
-    count: int | None = Field(default=None, ge=1)
+    count: int = Field(default=5, ge=1, description="questions per practice session")
+    # One language per session; asked once at the first interactive session, then kept here.
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
 
 
 class Config(BaseModel):

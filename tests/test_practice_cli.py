@@ -188,3 +188,54 @@ def test_answer_that_is_not_utf8_is_kept_with_a_notice(isolated_home):
     assert "not valid UTF-8" in result.output
     answer = rows(isolated_home, "SELECT answer FROM attempts")[0]["answer"]
     assert answer == "caf\ufffd au lait, randomly split users"
+
+
+def test_piped_session_is_five_questions_of_one_language_from_the_locale(
+    isolated_home, monkeypatch
+):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    result = practice("--follow-ups", "0", "--seed", "3", input="/skip\n" * 9)
+    assert result.exit_code == 0, result.output
+    assert "Question 1/5" in result.output
+    assert "Skipped: saved as not known" in result.output
+    asked = [r["question_id"] for r in rows(isolated_home, "SELECT question_id FROM attempts")]
+    assert len(asked) == 5
+    assert all(q.startswith("llm-zh-") or q.startswith("llm-handbook-zh-") for q in asked), asked
+    assert not (isolated_home / "config.toml").exists()  # only a person is asked, and saved
+
+
+def test_lang_picks_the_language_and_the_banner_names_the_banks(isolated_home):
+    result = practice("--lang", "en", "--follow-ups", "0", "-n", "2", input="/quit\n")
+    assert result.exit_code == 0, result.output
+    assert "2 question(s) from llm-en" in " ".join(result.output.split())
+    unknown = practice("--lang", "fr", input="")
+    assert unknown.exit_code == 1
+    assert "No bank has questions in 'fr'" in unknown.output
+
+
+def test_a_question_and_its_translation_never_share_a_session(isolated_home):
+    from interviewer.bank.languages import one_edition
+    from interviewer.bank.library import load_library
+    from interviewer.config import builtin_bank_dir
+
+    library = load_library([builtin_bank_dir()])
+    kept = [q.id for q in one_edition(library.questions, library)]
+    numbers = [
+        q.removeprefix("llm-zh-").removeprefix("llm-en-") for q in kept if "handbook" not in q
+    ]
+    assert len(numbers) == len(set(numbers)) == 11
+    assert sum("handbook" in q for q in kept) == 29
+    # The first edition met is the one kept, whichever language it is in.
+    en_first = [b for b in library.questions if b.bank == "llm-en"] + library.questions
+    assert {q.bank for q in one_edition(en_first, library)} == {"llm-en", "llm-handbook-zh"}
+
+
+def test_locale_language_falls_back_to_a_language_the_banks_have():
+    from interviewer.bank.languages import locale_language
+
+    assert locale_language({"LANG": "zh_CN.UTF-8"}, ["en", "zh"]) == "zh"
+    assert locale_language({"LC_ALL": "fr_FR.UTF-8", "LANG": "zh_CN"}, ["en", "zh"]) == "en"
+    assert locale_language({"LANG": "C.UTF-8"}, ["zh"]) == "zh"
+    assert locale_language({}, ["zh", "en"]) == "en"

@@ -21,6 +21,7 @@ from interviewer.session.mock import MockReport, mock_config
 from interviewer.session.runner import (
     AnswerInput,
     AnswerRequest,
+    Banner,
     Clock,
     Report,
     SessionConfig,
@@ -62,7 +63,10 @@ class ScriptedReader:
     def interactive(self) -> bool:
         return False
 
-    def choose_next(self) -> str:
+    def close(self) -> None:
+        pass
+
+    def choose_next(self, reference: bool = True) -> str:
         raise AssertionError("piped input never pauses between questions")
 
 
@@ -74,9 +78,11 @@ class RecordingView:
         self.time_ups = 0
         self.report: Report | None = None
         self.summary_seen: SessionSummary | None = None
+        self.banners: list[Banner] = []
+        self.skips: list[bool] = []
 
-    def header(self, info: GraderInfo, count: int, title: str, follow_ups: int) -> None:
-        pass
+    def header(self, banner: Banner) -> None:
+        self.banners.append(banner)
 
     def question(self, question: Question, index: int, total: int, clock: Clock | None) -> None:
         self.questions.append((question.id, clock))
@@ -86,6 +92,9 @@ class RecordingView:
 
     def time_up(self) -> None:
         self.time_ups += 1
+
+    def skipped(self, follow_up: bool) -> None:
+        self.skips.append(follow_up)
 
     def grading(self, info: GraderInfo) -> AbstractContextManager[None]:
         return nullcontext()
@@ -171,12 +180,16 @@ def test_practice_offers_hints_and_reveals_while_mock_is_timed_without_hints(tmp
     assert request.deadline is None
     assert view.references == ["q1"]
     assert view.questions == [("q1", None)]
+    assert view.banners[0].hints is True
+    assert view.banners[0].banks == ("test",)
 
     mock_reader = ScriptedReader(answer("score:60 a"))
     view, store, _ = run(tmp_path / "m", mock(0), mock_reader, questions)
     store.close()
     assert mock_reader.requests[0].hint is None
     assert mock_reader.requests[0].deadline is not None
+    assert mock_reader.requests[0].interview_end is not None
+    assert view.banners[0].hints is False  # the banner offers no /hint
     assert view.references == []
     clock = view.questions[0][1]
     assert clock is not None
@@ -240,3 +253,42 @@ def test_the_grader_is_closed_when_the_session_ends_even_by_ctrl_c(tmp_path):
     assert grader.closed == 1
     with released(ScriptedGrader()):  # a grader with nothing to close
         pass
+
+
+class PausingReader(ScriptedReader):
+    """A person at a terminal: answers, then picks a key between questions."""
+
+    def __init__(self, keys: list[str], *script: AnswerInput) -> None:
+        super().__init__(*script)
+        self.keys = keys
+        self.offered_reference: list[bool] = []
+
+    def interactive(self) -> bool:
+        return True
+
+    def choose_next(self, reference: bool = True) -> str:
+        self.offered_reference.append(reference)
+        return self.keys.pop(0)
+
+
+def test_r_shows_the_reference_then_waits_for_next_or_quit(tmp_path):
+    questions = [make_question("q1"), make_question("q2"), make_question("q3")]
+    reader = PausingReader(["r", "", "r", "q"], answer("score:60 a"), answer("score:70 b"))
+    view, store, _ = run(tmp_path, practice_config(0), reader, questions)
+    store.close()
+    assert view.references == ["q1", "q2"]
+    # After the reference only next or quit is offered; q then ends before q3.
+    assert reader.offered_reference == [True, False, True, False]
+    assert [qid for qid, _ in view.questions] == ["q1", "q2"]
+
+
+def test_skip_is_confirmed_for_questions_and_follow_ups(tmp_path):
+    questions = [make_question("q1", follow_ups=[CURATED]), make_question("q2")]
+    reader = ScriptedReader(
+        answer("score:60 a"),
+        AnswerInput("skip"),
+        AnswerInput("skip"),
+    )
+    view, store, _ = run(tmp_path, practice_config(1), reader, questions)
+    store.close()
+    assert view.skips == [True, False]

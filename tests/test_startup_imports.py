@@ -53,6 +53,8 @@ def imported_modules(
 def test_no_endpoint_stack_without_an_endpoint(tmp_path, args, stdin):
     names = imported_modules(args, str(tmp_path), stdin)
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
+    # The terminal prompt is for a person at a terminal only; piped input never loads it.
+    assert "prompt_toolkit" not in names
 
 
 def test_piped_bank_list_on_a_warm_index_skips_yaml_models_and_rich_tables(tmp_path):

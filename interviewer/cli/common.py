@@ -94,6 +94,15 @@ PanelOpt = Annotated[
         " and aggregate their grades.",
     ),
 ]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="Questions in this language only (en, zh...). Default: the config's"
+        " practice.language, asked once in a terminal, else the locale's.",
+        show_default=False,
+    ),
+]
 BankDirOpt = Annotated[
     list[Path] | None,
     typer.Option("--bank-dir", help="Also load the banks in this directory or file (repeatable)."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from interviewer.cli.common import (
     BaseUrlOpt,
     EndpointOpt,
     GraderOpt,
+    LangOpt,
     ModelOpt,
     build_grader,
     handle_errors,
@@ -33,6 +35,7 @@ def mock(
         typer.Option("--count", "-n", min=1, help="Questions to ask (default: one per 5 min)."),
     ] = None,
     bank: Annotated[str | None, typer.Option(help="Only questions of this bank id.")] = None,
+    lang: LangOpt = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
@@ -53,18 +56,19 @@ def mock(
     you typed so far is submitted. The report is saved with the session
     (`interviewer history`, `interviewer export --session ID`).
     """
-    from interviewer.bank.library import Selection, load_library, select_questions
-    from interviewer.config import bank_paths, load_config
+    from interviewer.bank.library import Selection
+    from interviewer.cli.session_setup import session_questions
     from interviewer.history.store import HistoryStore
     from interviewer.session.mock import mock_config, question_count
     from interviewer.session.runner import SessionRunner, released
-    from interviewer.ui.answer_input import LineAnswerReader
+    from interviewer.ui.answer_input import answer_reader
     from interviewer.ui.screen import TerminalView
 
-    config = load_config()
-    library = load_library(bank_paths(config, bank_dir))
     sel = Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag, shuffle=True, seed=seed)
-    questions = select_questions(library, sel)
+    answers = answer_reader()
+    config, questions, language = session_questions(
+        bank_dir, sel, lang=lang, interactive=answers.interactive()
+    )
     questions = questions[: question_count(minutes, len(questions), count)]
     chosen = build_grader(
         config,
@@ -74,9 +78,7 @@ def mock(
         model=model,
         api_key_env=api_key_env,
     )
-    setup = mock_config(minutes, follow_ups, {"bank": bank, "topic": topic})
-    with HistoryStore.open_default() as store, released(chosen):
-        runner = SessionRunner(
-            store, chosen, setup, answers=LineAnswerReader(), view=TerminalView()
-        )
+    setup = mock_config(minutes, follow_ups, {"bank": bank, "topic": topic, "language": language})
+    with HistoryStore.open_default() as store, released(chosen), closing(answers):
+        runner = SessionRunner(store, chosen, setup, answers=answers, view=TerminalView())
         runner.run(questions)

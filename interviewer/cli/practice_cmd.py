@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from interviewer.cli.common import (
     BaseUrlOpt,
     EndpointOpt,
     GraderOpt,
+    LangOpt,
     ModelOpt,
     PanelOpt,
     SamplesOpt,
@@ -28,11 +30,15 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def practice(
     bank: Annotated[str | None, typer.Option(help="Only questions of this bank id.")] = None,
+    lang: LangOpt = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
     count: Annotated[
-        int | None, typer.Option("--count", "-n", min=1, help="Ask at most N questions.")
+        int | None,
+        typer.Option(
+            "--count", "-n", min=1, help="Ask N questions (default 5, config practice.count)."
+        ),
     ] = None,
     shuffle: Annotated[
         bool, typer.Option("--random/--in-order", help="Random order (default) or bank order.")
@@ -62,45 +68,34 @@ def practice(
     Answers can be typed or piped; a line with only '.' ends an answer, end of input ends
     the session. Every answer is saved before it is graded.
     """
-    from interviewer.bank.library import Selection, load_library, select_questions
-    from interviewer.config import bank_paths, load_config
+    from interviewer.bank.library import Selection
+    from interviewer.cli.session_setup import session_questions
     from interviewer.history.store import HistoryStore
     from interviewer.session.runner import SessionConfig, SessionRunner, order_due_first, released
-    from interviewer.ui.answer_input import LineAnswerReader
+    from interviewer.ui.answer_input import answer_reader
     from interviewer.ui.screen import TerminalView
 
-    config = load_config()
-    library = load_library(bank_paths(config, bank_dir))
-    shuffled = shuffle and not due
-    sel = Selection(
-        bank=bank, topic=topic, difficulty=difficulty, tag=tag, shuffle=shuffled, seed=seed
+    sel = Selection(bank, topic, difficulty, tag, shuffle=shuffle and not due, seed=seed)
+    answers = answer_reader()
+    config, questions, language = session_questions(
+        bank_dir, sel, lang=lang, interactive=answers.interactive()
     )
-    questions = select_questions(library, sel)
     chosen_grader = build_grader(
-        config,
-        grader=grader,
-        endpoint=endpoint,
-        base_url=base_url,
-        model=model,
-        api_key_env=api_key_env,
-        samples=samples,
-        panel=panel,
-    )
+        config, grader=grader, endpoint=endpoint, base_url=base_url, model=model,
+        api_key_env=api_key_env, samples=samples, panel=panel,
+    )  # fmt: skip
     setup = SessionConfig(
         mode="practice",
         title="practice",
         follow_ups=config.practice.follow_ups if follow_ups is None else follow_ups,
         hint_penalty=config.practice.hint_penalty,
         reveal=reveal,
-        settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag},
+        settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag}
+        | {"language": language},
     )
     limit = count or config.practice.count
-    with HistoryStore.open_default() as store, released(chosen_grader):
+    with HistoryStore.open_default() as store, released(chosen_grader), closing(answers):
         if due:
             questions = order_due_first(questions, store)
-        if limit:
-            questions = questions[:limit]
-        runner = SessionRunner(
-            store, chosen_grader, setup, answers=LineAnswerReader(), view=TerminalView()
-        )
-        runner.run(questions)
+        runner = SessionRunner(store, chosen_grader, setup, answers=answers, view=TerminalView())
+        runner.run(questions[:limit])

@@ -51,6 +51,8 @@ class AnswerRequest:
     hint_penalty: float = 0.0
     # Monotonic seconds; when it passes, what was typed so far is submitted.
     deadline: float | None = None
+    # Monotonic seconds when the whole interview ends (a mock's clock shows both).
+    interview_end: float | None = None
 
 
 class AnswerReader(Protocol):
@@ -62,9 +64,28 @@ class AnswerReader(Protocol):
         """True when a person types at a terminal (not piped input)."""
         ...
 
-    def choose_next(self) -> str:
-        """Between questions: '' for the next one, 'r' for the reference, 'q' to quit."""
+    def close(self) -> None:
+        """The session is over: let go of the terminal."""
         ...
+
+    def choose_next(self, reference: bool = True) -> str:
+        """Between questions: '' for the next one, 'r' for the reference, 'q' to quit.
+
+        ``reference`` is False once the reference is on screen: then only next or quit.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Banner:
+    """What the session's opening banner says."""
+
+    grader: GraderInfo
+    count: int
+    title: str
+    follow_ups: int
+    banks: tuple[str, ...]
+    hints: bool
 
 
 @dataclass(frozen=True)
@@ -84,13 +105,17 @@ class Report(Protocol):
 class SessionView(Protocol):
     """Everything the loop shows; the ui implements it."""
 
-    def header(self, info: GraderInfo, count: int, title: str, follow_ups: int) -> None: ...
+    def header(self, banner: Banner) -> None: ...
 
     def question(self, question: Question, index: int, total: int, clock: Clock | None) -> None: ...
 
     def follow_up(self, text: str, number: int, total: int, clock: Clock | None) -> None: ...
 
     def time_up(self) -> None: ...
+
+    def skipped(self, follow_up: bool) -> None:
+        """Confirm a /skip: what became of the question."""
+        ...
 
     def grading(self, info: GraderInfo) -> AbstractContextManager[None]: ...
 
@@ -171,8 +196,16 @@ class SessionRunner:
     def run(self, questions: list[Question]) -> SessionSummary:
         """Ask the questions; the session is closed and summarised however it ends."""
         session = self.session
+        banks = tuple(dict.fromkeys(q.bank for q in questions))
         self.view.header(
-            session.grader_info, len(questions), self.config.title, session.max_follow_ups
+            Banner(
+                grader=session.grader_info,
+                count=len(questions),
+                title=self.config.title,
+                follow_ups=session.max_follow_ups,
+                banks=banks,
+                hints=self.config.hints,
+            )
         )
         started = time.monotonic()
         try:
@@ -204,8 +237,10 @@ class SessionRunner:
             if self.config.pause_between and index < len(questions) and self.answers.interactive():
                 choice = self.answers.choose_next()
                 if choice == "r":
+                    # The reference stays on screen until the candidate moves on.
                     self.view.reference(question)
-                elif choice == "q":
+                    choice = self.answers.choose_next(reference=False)
+                if choice == "q":
                     return
 
     def _ask(
@@ -217,7 +252,9 @@ class SessionRunner:
         self.view.question(question, index, total, _clock(shown, deadline, end))
         hint = partial(session.hint, question) if self.config.hints else None
         got = self._read(
-            AnswerRequest(hint=hint, hint_penalty=session.hint_penalty, deadline=deadline)
+            AnswerRequest(
+                hint=hint, hint_penalty=session.hint_penalty, deadline=deadline, interview_end=end
+            )
         )
         elapsed = _ms_since(shown)
         if got.interrupted:
@@ -231,6 +268,8 @@ class SessionRunner:
             return False
         if got.action == "skip":
             session.skip(question, time_taken_ms=elapsed)
+            if not got.timed_out:
+                self.view.skipped(follow_up=False)
             return True
         with self.view.grading(session.grader_info):
             exchange = session.answer(
@@ -264,7 +303,9 @@ class SessionRunner:
             self.view.follow_up(
                 follow_up.text, number, len(follow_ups), _clock(shown, deadline, end)
             )
-            got = self._read(AnswerRequest(prompt=FOLLOW_UP_PROMPT, deadline=deadline))
+            got = self._read(
+                AnswerRequest(prompt=FOLLOW_UP_PROMPT, deadline=deadline, interview_end=end)
+            )
             elapsed = _ms_since(shown)
             if got.interrupted:
                 if got.text:
@@ -275,6 +316,8 @@ class SessionRunner:
             if got.action == "skip" or not got.text:
                 if got.eof or got.action == "quit":
                     return False
+                if got.action == "skip" and not got.timed_out:
+                    self.view.skipped(follow_up=True)
                 continue
             with self.view.grading(session.grader_info):
                 reply = session.answer_follow_up(

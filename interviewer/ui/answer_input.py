@@ -12,11 +12,19 @@ import os
 import select
 import sys
 import time
+from collections.abc import Callable
 from typing import Literal
 
-from interviewer.session.runner import AnswerInput, AnswerRequest
+from rich.markup import escape
+
+from interviewer.session.runner import AnswerInput, AnswerReader, AnswerRequest
 from interviewer.ui.console import console, err_console
 from interviewer.ui.practice import END_MARK
+
+# Earlier answers, recalled with Up at the terminal prompt; kept in the home directory.
+HISTORY_NAME = "answer-history"
+NEXT_KEYS = "[Enter] next · [r] reference answer · [q] quit"
+NEXT_KEYS_AFTER_REFERENCE = "[Enter] next · [q] quit"
 
 
 class _StdinLines:
@@ -97,6 +105,39 @@ class _StdinLines:
 _stdin = _StdinLines()
 
 
+def print_hint(hint: Callable[[int], str | None] | None, hints_used: int, penalty: float) -> int:
+    """Show the next hint; return 1 when one was revealed, else 0.
+
+    A revealed key point earns at most half credit in the final score (``penalty`` is no
+    longer a flat cost; it is kept for callers that still pass it).
+    """
+    if hint is None:
+        console.print("[muted]Hints are off in this mode.[/muted]")
+        return 0
+    revealed = hint(hints_used)
+    if revealed is None:
+        console.print("[muted]No more hints for this question.[/muted]")
+        return 0
+    console.print(f"[warn]Hint {hints_used + 1}:[/warn] ", end="")
+    console.print(revealed, markup=False, end=" ")
+    console.print("[muted](this key point now earns at most half credit)[/muted]")
+    return 1
+
+
+def print_help(editor: bool = False) -> None:
+    edit = " · /edit or Ctrl-X Ctrl-E opens $EDITOR" if editor else ""
+    console.print(
+        f"[muted]'{END_MARK}' on its own line ends the answer · /hint · /skip · /quit{edit}"
+        " · Ctrl-D ends the session[/muted]"
+    )
+
+
+def empty_answer_notice() -> None:
+    err_console.print(
+        "[warn]An empty answer can't be graded: type your answer, /skip or /quit.[/warn]"
+    )
+
+
 def read_answer(request: AnswerRequest) -> AnswerInput:
     """Read one multi-line answer; handle /hint, /skip, /quit, end of input and time-up.
 
@@ -135,31 +176,16 @@ def read_answer(request: AnswerRequest) -> AnswerInput:
         if command == END_MARK:
             if any(s.strip() for s in lines):
                 return AnswerInput("answer", "\n".join(lines).strip(), hints_used)
-            err_console.print(
-                "[warn]An empty answer can't be graded: type your answer, /skip or /quit.[/warn]"
-            )
+            empty_answer_notice()
             continue
         if command in ("/skip", "/quit"):
             action: Literal["skip", "quit"] = "skip" if command == "/skip" else "quit"
             return AnswerInput(action, "\n".join(lines).strip(), hints_used)
         if command == "/hint":
-            if hint is None:
-                console.print("[muted]Hints are off in this mode.[/muted]")
-                continue
-            revealed = hint(hints_used)
-            if revealed is None:
-                console.print("[muted]No more hints for this question.[/muted]")
-            else:
-                hints_used += 1
-                console.print(
-                    f"[warn]Hint {hints_used}:[/warn] {revealed} "
-                    "[muted](this key point now earns at most half credit)[/muted]",
-                )
+            hints_used += print_hint(hint, hints_used, request.hint_penalty)
             continue
         if command == "/help":
-            console.print(
-                f"[muted]'{END_MARK}' ends the answer · /hint · /skip · /quit · Ctrl-D ends[/muted]"
-            )
+            print_help()
             continue
         lines.append(line)
 
@@ -173,7 +199,21 @@ class LineAnswerReader:
     def interactive(self) -> bool:
         return sys.stdin.isatty()
 
-    def choose_next(self) -> str:
+    def choose_next(self, reference: bool = True) -> str:
         """After a grade in a terminal: Enter for next, r for the reference, q to quit."""
-        console.print("[muted][Enter] next · [r] reference answer · [q] quit[/muted] ", end="")
+        keys = NEXT_KEYS if reference else NEXT_KEYS_AFTER_REFERENCE
+        console.print(f"[muted]{escape(keys)}[/muted] ", end="")
         return (_stdin.readline() or "").strip().lower()
+
+    def close(self) -> None:
+        pass
+
+
+def answer_reader() -> AnswerReader:
+    """The editor-grade prompt in a terminal; plain line reading on a pipe, as scripts expect."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from interviewer.paths import home_dir
+        from interviewer.ui.answer_prompt import PromptAnswerReader
+
+        return PromptAnswerReader(home_dir() / HISTORY_NAME)
+    return LineAnswerReader()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +18,7 @@ from interviewer.bank.library import Question
 from interviewer.bank.rubric import MAX_LEVEL
 from interviewer.grading.grade import KEY_POINT_MARKS, Grade, GraderInfo, Outcome
 from interviewer.session.driver import Exchange, SessionSummary
+from interviewer.session.runner import Banner
 from interviewer.ui.console import console, err_console
 
 END_MARK = "."
@@ -33,23 +35,27 @@ def _score_style(score: float) -> str:
     return "ok" if score >= 70 else "warn" if score >= 40 else "bad"
 
 
-def render_header(info: GraderInfo, count: int, mode: str, follow_ups: int) -> None:
-    """Announce the session: how many questions, who grades, how to answer."""
+def render_header(banner: Banner) -> None:
+    """Announce the session: its banks, how many questions, who grades, how to answer."""
+    info = banner.grader
     grader = (
         "[warn]offline estimate[/warn] — connect a model for full grading"
         " ([accent]interviewer endpoints add[/accent])"
         if info.kind == "offline"
-        else f"[accent]{info.label}[/accent]"
+        else f"[accent]{escape(info.label)}[/accent]"
     )
+    banks = ", ".join(escape(b) for b in banner.banks) or "—"
+    hint = " [accent]/hint[/accent] reveals a key point (then worth half)," if banner.hints else ""
     console.print(
         Panel(
             Text.from_markup(
-                f"{count} question(s) · grader: {grader} · follow-ups: {follow_ups}\n"
+                f"{banner.count} question(s) from {banks} · grader: {grader}"
+                f" · follow-ups: {banner.follow_ups}\n"
                 f"End an answer with a line containing only [accent]{END_MARK}[/accent]"
-                " (or Ctrl-D). On a line of its own: [accent]/hint[/accent] reveals a key point"
-                " (costs points), [accent]/skip[/accent], [accent]/quit[/accent]."
+                f" (or Ctrl-D). On a line of its own:{hint} [accent]/skip[/accent],"
+                " [accent]/quit[/accent]."
             ),
-            title=f"interviewer · {mode}",
+            title=f"interviewer · {escape(banner.title)}",
             border_style="accent",
         )
     )
@@ -69,6 +75,16 @@ def render_question(question: Question, index: int, total: int, extra: str = "")
 
 def render_follow_up(text: str, number: int, total: int) -> None:
     console.print(Panel(text, title=f"Follow-up {number}/{total}", border_style="accent"))
+
+
+def render_skipped(follow_up: bool) -> None:
+    """Say what /skip did."""
+    if follow_up:
+        console.print("[muted]Follow-up skipped: nothing saved for it.[/muted]")
+        return
+    console.print(
+        "[muted]Skipped: saved as not known, so it comes back soon in `interviewer due`.[/muted]"
+    )
 
 
 @contextmanager
@@ -251,3 +267,17 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
         parts.append(f"{tokens:,} tokens{' (partly estimated)' if estimated else ''}")
     console.print(" · ".join(parts))
     console.print(f"[muted]Saved as session {summary.session_id}.[/muted]")
+
+
+def ask_language(offered: dict[str, int], default: str) -> str:
+    """Ask once which language to practise in (the answer is saved to the config)."""
+    from rich.prompt import Prompt
+
+    from interviewer.bank.languages import language_name
+
+    choices = ", ".join(f"{code} = {language_name(code)} ({n})" for code, n in offered.items())
+    console.print(f"[accent]Which language do you want to practise in?[/accent] {choices}")
+    try:
+        return Prompt.ask("Language", choices=list(offered), default=default, console=console)
+    except EOFError:
+        return default

@@ -8,7 +8,7 @@ from interviewer.bank.library import Question
 from interviewer.grading.grade import GraderInfo
 from interviewer.session.driver import Exchange, SessionSummary
 from interviewer.session.mock import MockReport
-from interviewer.session.runner import Clock, Report
+from interviewer.session.runner import Banner, Clock, Report
 from interviewer.ui import mock as mock_ui
 from interviewer.ui import practice as ui
 
@@ -16,8 +16,8 @@ from interviewer.ui import practice as ui
 class TerminalView:
     """Renders a session with rich; a mock session adds the clock and the debrief."""
 
-    def header(self, info: GraderInfo, count: int, title: str, follow_ups: int) -> None:
-        ui.render_header(info, count, title, follow_ups)
+    def header(self, banner: Banner) -> None:
+        ui.render_header(banner)
 
     def question(self, question: Question, index: int, total: int, clock: Clock | None) -> None:
         extra = mock_ui.clock(clock.question_left, clock.total_left) if clock else ""
@@ -30,6 +30,9 @@ class TerminalView:
 
     def time_up(self) -> None:
         mock_ui.render_time_up()
+
+    def skipped(self, follow_up: bool) -> None:
+        ui.render_skipped(follow_up)
 
     def grading(self, info: GraderInfo) -> AbstractContextManager[None]:
         return ui.grading_status(info)
