@@ -103,6 +103,7 @@ class _Candidate:
     indent: int
     number: int | None
     level: int = 0  # heading level, 0 for other styles
+    marked: bool = False  # the number carries a question marker (Q41, 第41题)
 
 
 def _code_lines(lines: Sequence[str]) -> set[int]:
@@ -139,22 +140,25 @@ def _candidate(index: int, line: str) -> _Candidate | None:
         number = _number(inner) if inner else None
         if inner and inner.group("text").strip():
             text = inner.group("text").strip().lstrip("·•-—: ").strip()
-        return _Candidate(index, ("heading", str(level)), _clean_question(text), 0, number, level)
+        marked = bool(inner and (inner.group("n1") or inner.group("n2")))
+        cleaned = _clean_question(text)
+        return _Candidate(index, ("heading", str(level)), cleaned, 0, number, level, marked)
     if ANSWER_LABEL.match(line) and not NUMBERED.match(line):
         return None
     numbered = NUMBERED.match(line)
     if numbered and numbered.group("text").strip():
         kind = "q" if numbered.group("n1") else "di" if numbered.group("n2") is not None else "n"
         sep = (numbered.group("s1") or numbered.group("s3") or "").translate(_SEPARATORS)
-        style: tuple[str, ...] = ("numbered", kind, sep, "bold" if numbered.group("bold") else "")
+        style = ("numbered", kind, sep, "bold" if numbered.group("bold") else "")
         indent = len(numbered.group("indent").expandtabs(4))
         text = _clean_question(numbered.group("text"))
         return _Candidate(index, style, text, indent, _number(numbered))
     labelled = QUESTION_LABEL.match(line)
     if labelled and labelled.group("text").strip():
-        style = ("label", "bold" if labelled.group("bold") else "")
+        label_style = ("label", "bold" if labelled.group("bold") else "")
         indent = len(labelled.group("indent").expandtabs(4))
-        return _Candidate(index, style, _clean_question(labelled.group("text")), indent, None)
+        text = _clean_question(labelled.group("text"))
+        return _Candidate(index, label_style, text, indent, None)
     bold = BOLD_LINE.match(line)
     if bold:
         indent = len(bold.group("indent").expandtabs(4))
@@ -190,13 +194,20 @@ def _strength(c: _Candidate, lines: Sequence[str], code: set[int]) -> int:
     """How much a candidate looks like a question: question mark, answer label, number."""
     score = 2 if QUESTION_END.search(c.text) else 0
     score += 2 if _answer_follows(lines, c.index, code) else 0
-    return score + (1 if c.number is not None else 0)
+    if c.number is None:
+        return score
+    # "Q41" and "第41题" say "question" outright; a bare "41." may be any list item.
+    return score + (4 if c.style[1:2] in (("q",), ("di",)) or c.marked else 1)
 
 
 def _choose_style(cands: Sequence[_Candidate], strength: dict[int, int]) -> tuple[str, ...]:
     totals: dict[tuple[str, ...], int] = {}
+    seen: set[tuple[tuple[str, ...], str]] = set()
     for c in cands:
-        totals[c.style] = totals.get(c.style, 0) + strength[c.index]
+        # Sub-headings that repeat under every question ("Answer", "Follow-ups") are structure.
+        repeat = (c.style, c.text) in seen
+        seen.add((c.style, c.text))
+        totals[c.style] = totals.get(c.style, 0) + (-2 if repeat else strength[c.index])
     best = max(totals.items(), key=lambda item: item[1])
     if best[1] == 0:
         raise BankError(

@@ -109,7 +109,38 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+class _Flow(list[str]):
+    """A short list dumped on one line (``tags: [a, b]``)."""
+
+
+def _flow(dumper: yaml.SafeDumper, value: _Flow) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=True)
+
+
 _Dumper.add_representer(_Literal, _literal)
+_Dumper.add_representer(_Flow, _flow)
+
+
+def dump_bank(document: dict[str, Any]) -> str:
+    """A bank document as YAML: keys in the given order, multi-line text as block scalars."""
+
+    def blocks(value: Any) -> Any:
+        if isinstance(value, str) and "\n" in value:
+            return _Literal(value)
+        if isinstance(value, dict):
+            return {k: _Flow(v) if k == "tags" else blocks(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [blocks(v) for v in value]
+        return value
+
+    return yaml.dump(
+        blocks(document),
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=1_000_000,
+        indent=2,
+    )
 
 
 def bank_document(article: Article, *, bank_id: str, language: str, source: str) -> dict[str, Any]:
@@ -122,8 +153,8 @@ def bank_document(article: Article, *, bank_id: str, language: str, source: str)
         questions.append(
             {
                 "id": f"{bank_id}-{suffix}",
-                "question": _Literal(q.question),
-                "reference": _Literal(q.answer),
+                "question": q.question,
+                "reference": q.answer,
             }
         )
     header = {
@@ -150,9 +181,7 @@ def draft_bank(path: Path, *, bank_id: str | None = None, language: str | None =
         language=language or detect_language(article),
         source=f"{path.name} (imported article)",
     )
-    text = yaml.dump(
-        document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1_000_000, indent=2
-    )
+    text = dump_bank(document)
     with tempfile.TemporaryDirectory() as tmp:
         check = Path(tmp) / f"{chosen_id}.yaml"
         check.write_text(text, encoding="utf-8")
