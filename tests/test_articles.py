@@ -293,3 +293,17 @@ def test_bank_list_json_filters_like_the_table(isolated_home):
     unknown = CliRunner().invoke(app, ["bank", "list", "--json", "--bank", "nope"])
     assert unknown.exit_code == 1
     assert "Unknown bank 'nope'" in unknown.output
+
+
+def test_cli_rejects_a_bad_bank_id_or_language_before_reading(isolated_home, tmp_path):
+    article = str(ARTICLES / "sql-bold-en.md")
+    bad_id = CliRunner().invoke(app, ["bank", "import", article, "--bank-id", "My Bank"])
+    assert bad_id.exit_code == 1
+    assert "--bank-id 'My Bank'" in bad_id.output
+    bad_language = CliRunner().invoke(app, ["bank", "import", article, "--language", "English"])
+    assert bad_language.exit_code == 1
+    assert "--language 'English'" in bad_language.output
+    two = CliRunner().invoke(app, ["bank", "import", article, article, "--out", "x.yaml"])
+    assert two.exit_code == 1
+    assert "exactly one article" in two.output
+    assert not (isolated_home / "banks").exists()

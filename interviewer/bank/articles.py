@@ -16,10 +16,10 @@ HTML articles are turned into the same Markdown-like lines first (see html_artic
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from interviewer.bank.article_ends import ANSWER_LABEL, last_answer_end
 from interviewer.errors import BankError
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -39,22 +39,7 @@ QUESTION_LABEL = re.compile(
     re.I,
 )
 BOLD_LINE = re.compile(r"^(?P<indent>[ \t]*)\*\*(?P<text>[^*].*?)\*\*[ \t]*$")
-ANSWER_LABEL = re.compile(
-    r"^[ \t]*(?:\d{1,4}[ \t]*[、.．)）][ \t]*)?(?:\*\*)?[ \t]*"
-    r"(?:参考答案|答案|回答|解答|答|A|Answer|Ans)[ \t]*(?P<n>\d{1,4})?[ \t]*(?:\*\*)?[ \t]*[:：]"
-    r"[ \t]*(?:\*\*)?[ \t]*",
-    re.I,
-)
 QUESTION_END = re.compile(r"[?？]\W*$")
-# Sign-off phrases that start the closing text of an article.
-CLOSING = re.compile(
-    r"以上就是|今天的.{0,8}就(整理|分享|介绍)?到这里|点赞|收藏|关注我|我们下期|下期再见|转载|版权|"
-    r"thanks for reading|that's all|that is all|subscribe|share this|leave a comment|good luck|"
-    r"happy (learning|coding)|see you (next|in the next)|related (posts|articles)?:",
-    re.I,
-)
-# A block that carries on the paragraph before it rather than starting a new one.
-ATTACHED = re.compile(r"^([ \t]+\S|[-*+][ \t]|\d{1,3}[.)、．][ \t]?\S|\||>|```|~~~)")
 
 
 @dataclass(frozen=True)
@@ -271,27 +256,6 @@ def _boundary(line: str, cand: _Candidate) -> bool:
     return cand.level == 0 or len(heading.group(1)) <= cand.level
 
 
-def _blocks(lines: Sequence[str], start: int, end: int, code: set[int]) -> list[tuple[int, int]]:
-    """Blank-line separated blocks in [start, end); a fenced code block is one block."""
-    blocks: list[tuple[int, int]] = []
-    i = start
-    while i < end:
-        if not lines[i].strip() and i not in code:
-            i += 1
-            continue
-        j = i
-        while j < end and (lines[j].strip() or j in code):
-            j += 1
-        blocks.append((i, j))
-        i = j
-    return blocks
-
-
-def _attached(lines: Sequence[str], block: tuple[int, int], prev: tuple[int, int]) -> bool:
-    first = lines[block[0]]
-    return bool(ATTACHED.match(first)) or lines[prev[1] - 1].rstrip().endswith((":", "："))
-
-
 @dataclass
 class _Body:
     question: str
@@ -366,59 +330,14 @@ def _spans(
 def _trim_last(
     lines: Sequence[str], spans: list[_Span], code: set[int], notices: list[Notice]
 ) -> None:
-    """End the last answer where closing text begins.
-
-    Articles close with greetings, links and related posts, and nothing marks where the last
-    answer stops. When the other answers are one paragraph each (with the lists, tables and
-    code attached to it), the last one is taken to be one paragraph too.
-    """
+    """End the last answer where closing text begins (see article_ends.last_answer_end)."""
     if not spans:
         return
     last = spans[-1]
-    end = last.end
-    counts = []
-    for span in spans[:-1]:
-        blocks = _blocks(lines, span.cand.index + 1, span.end, code)
-        counts.append(_paragraphs(lines, blocks))
-    blocks = _blocks(lines, last.cand.index + 1, end, code)
-    if counts and statistics.median(counts) <= 1 and len(blocks) > 1:
-        # A label on its own line ("Answer:") is not the paragraph yet.
-        keep = 2 if ANSWER_LABEL.fullmatch(lines[blocks[0][0]].rstrip()) else 1
-
-        def continues(k: int) -> bool:
-            # Attached to the block before, or a lead-in ("Common ones:") to an attached block.
-            if _attached(lines, blocks[k], blocks[k - 1]):
-                return True
-            lead_in = lines[blocks[k][1] - 1].rstrip().endswith((":", "："))
-            return lead_in and k + 1 < len(blocks) and bool(ATTACHED.match(lines[blocks[k + 1][0]]))
-
-        while keep < len(blocks) and continues(keep):
-            keep += 1
-        if keep < len(blocks):
-            last.end = blocks[keep][0]
-            blocks = blocks[:keep]
-    # Whatever the other answers look like, sign-off paragraphs are not part of this one.
-    closing = next(
-        (
-            b
-            for b in blocks[1:]
-            if b[0] not in code and CLOSING.search(" ".join(lines[b[0] : b[1]]))
-        ),
-        None,
-    )
-    if closing is not None:
-        last.end = closing[0]
-    _report_skipped(
-        lines, last.end, len(lines), code, notices, "after the last answer (closing text)"
-    )
-
-
-def _paragraphs(lines: Sequence[str], blocks: Sequence[tuple[int, int]]) -> int:
-    count = 0
-    for n, block in enumerate(blocks):
-        if n == 0 or not _attached(lines, block, blocks[n - 1]):
-            count += 1
-    return count
+    others = [(span.cand.index + 1, span.end) for span in spans[:-1]]
+    last.end = last_answer_end(lines, (last.cand.index + 1, last.end), others, code)
+    where = "after the last answer (closing text)"
+    _report_skipped(lines, last.end, len(lines), code, notices, where)
 
 
 def _report_skipped(

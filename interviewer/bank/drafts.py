@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from interviewer.bank.articles import Article, Notice, parse_lines, parse_text
-from interviewer.bank.library import Bank, load_bank_file
+from interviewer.bank.library import ID_PATTERN, Bank, load_bank_file
 from interviewer.errors import BankError
 from interviewer.files import write_atomic
 
@@ -171,6 +171,13 @@ def bank_document(article: Article, *, bank_id: str, language: str, source: str)
 
 def draft_bank(path: Path, *, bank_id: str | None = None, language: str | None = None) -> Draft:
     """Parse an article and build a validated bank file from it."""
+    if bank_id is not None and not re.fullmatch(ID_PATTERN, bank_id):
+        raise BankError(
+            f"--bank-id '{bank_id}': use letters, digits, '.', '_' and '-' only "
+            "(starting with a letter or digit), e.g. my-article."
+        )
+    if language is not None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)?", language):
+        raise BankError(f"--language '{language}': use a language tag such as en, zh or pt-BR.")
     article = read_article(path)
     if not article.questions:
         raise BankError(f"{path}: no question with an answer found.")
