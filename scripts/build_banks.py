@@ -176,10 +176,12 @@ MATH_IMAGE = re.compile(
 
 
 def clean_markup(text: str) -> str:
-    """The few HTML bits of theory.md as plain Markdown: formulas, <sub>, <strong>, <br/>."""
+    """The few HTML bits of theory.md as Markdown: formulas, <sub>, <strong>, <b>, <i>, <br/>."""
     text = MATH_IMAGE.sub(lambda m: "$" + urllib.parse.unquote(m.group(1)) + "$", text)
     text = re.sub(r"<sub>(.*?)</sub>", r"_\1", text)
     text = re.sub(r"</?strong>", "", text)
+    text = re.sub(r"<b>(.*?)</b>", r"**\1**", text)
+    text = re.sub(r"<i>(.*?)</i>", r"*\1*", text)
     text = re.sub(r"[ \t]*<br\s*/?>[ \t]*", "\n", text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()

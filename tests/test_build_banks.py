@@ -102,6 +102,9 @@ def test_theory_markup_and_difficulty_marks_are_converted(build):
         " with y<sub>i</sub> and <strong>M</strong>SE. <br/>\n\n<br/>"
     )
     assert build.clean_markup(html) == "Solve for $\\beta = 1$ with y_i and MSE."
+    assert build.clean_markup("<b>Grid Search</b> needs <i>manual</i> values") == (
+        "**Grid Search** needs *manual* values"
+    )
     question = ArticleQuestion(1, "What is AUC? \u200d⭐️", "Area under the ROC curve.")
     assert build.ds_question(question) == ("What is AUC?", "medium")
     easy = ArticleQuestion(1, "What is overfitting? 👶", "x")
