@@ -15,6 +15,7 @@ what the project wrote itself lives in scripts/bank_sources/ and is merged in:
 - llm-handbook-zh.questions.yaml: the question, topic, difficulty and tags of the other 52
   (the handbook titles its sections by topic);
 - llm-handbook-zh.notes.yaml: corrections of checked handbook references (reference_notes);
+- llm-handbook-zh.key_points.yaml: key points for the questions whose answer states them;
 - ds-theory-en.notes.yaml: corrections of checked references (reference_notes), by id.
 
 Run it again after editing those files; the output is deterministic.
@@ -115,6 +116,8 @@ def build_handbook(source: Path, out: Path) -> None:
     written = load_yaml(SOURCES / "llm-handbook-zh.questions.yaml")
     for key, note in load_yaml(SOURCES / "llm-handbook-zh.notes.yaml").items():
         written[key]["reference_notes"] = note
+    for key, points in load_yaml(SOURCES / "llm-handbook-zh.key_points.yaml").items():
+        written[key]["key_points"] = points
     questions = []
     for key, q in handbook_sections(source / "docs"):
         qid = f"llm-handbook-zh-{key}"
