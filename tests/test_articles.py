@@ -307,3 +307,55 @@ def test_cli_rejects_a_bad_bank_id_or_language_before_reading(isolated_home, tmp
     assert two.exit_code == 1
     assert "exactly one article" in two.output
     assert not (isolated_home / "banks").exists()
+
+
+def test_chinese_headings_with_sections_code_comments_and_a_summary():
+    text = """# 机器学习面试题
+
+本文整理了几道常见面试题。
+
+## 一、基础篇
+
+### 什么是过拟合？
+
+过拟合指模型把训练数据里的噪声也学了进去，训练集表现好、测试集表现差。
+
+常见的缓解方法：
+
+1. 增加数据
+2. 加正则
+3. 早停
+
+### 为什么要做特征归一化？
+
+```python
+# 为什么要先 fit 再 transform？
+scaler = StandardScaler().fit(X_train)
+```
+
+让各特征处于相近的尺度，梯度下降收敛更快，带正则的模型对各特征惩罚也更公平。
+
+## 二、进阶篇
+
+### 什么是正则化？
+
+在损失函数中加入对参数大小的惩罚项，例如 L1 和 L2。
+
+## 总结
+
+以上就是本期的全部内容，欢迎点赞收藏。
+"""
+    article = parse_text(text)
+    assert [q.question for q in article.questions] == [
+        "什么是过拟合？",
+        "为什么要做特征归一化？",
+        "什么是正则化？",
+    ]
+    overfitting, scaling, regularization = (q.answer for q in article.questions)
+    assert overfitting.endswith("3. 早停")
+    assert "# 为什么要先 fit 再 transform？" in scaling
+    assert "二、进阶篇" not in scaling
+    assert regularization == "在损失函数中加入对参数大小的惩罚项，例如 L1 和 L2。"
+    skipped = [(n.line, n.text) for n in article.notices]
+    assert (3, "skipped before the first question (preamble)") in skipped
+    assert any(line == 34 and "after the last answer" in text for line, text in skipped)
