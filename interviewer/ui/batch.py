@@ -155,7 +155,9 @@ def render_notice(message: str) -> None:
 def render_estimate(estimate: Estimate, *, prices_note: str) -> None:
     """The --dry-run table on stdout."""
     scan = estimate.scan
-    table = Table(title="Dry run: nothing was sent or written", show_header=False)
+    sampled = f"{estimate.sample_rows} sample requests sent, nothing written"
+    title = "Dry run: " + (sampled if estimate.sample_rows else "nothing was sent or written")
+    table = Table(title=title, show_header=False)
     table.add_column("what", style="muted")
     table.add_column("value", justify="right")
     table.add_row("Rows", str(scan.rows))
