@@ -48,3 +48,19 @@ def test_usage_errors_exit_2_and_the_docs_say_so():
     assert result.exit_code == 2, result.output
     docs = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
     assert "2 on a usage error" in docs
+
+
+def test_an_error_is_one_line_on_a_narrow_piped_stderr(tmp_path):
+    env = {**os.environ, "INTERVIEWER_HOME": str(tmp_path), "COLUMNS": "40"}
+    result = subprocess.run(
+        [sys.executable, "-m", "interviewer", "bank", "show", "no-such-question-id"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: Unknown question id 'no-such-question-id'")
