@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from interviewer.errors import InputError
+from interviewer.grading.grade import format_score
 
 BINS = 10
 LEVELS = 5  # criterion levels 0-4
@@ -429,8 +430,8 @@ def render_markdown(data: ReportData) -> str:
         f"Results: `{_md(data.results)}` · generated {data.generated_at}",
         "",
         f"- Rows: {data.rows} · graded: {data.graded} · ungraded: {data.ungraded}",
-        f"- Score: mean {_fmt(data.mean)} · median {_fmt(data.median)} (0–100; ungraded rows"
-        " are not counted)",
+        f"- Score: mean {format_score(data.mean)} · median {format_score(data.median)}"
+        " (0–100; ungraded rows are not counted)",
     ]
     if data.reasons:
         reasons = ", ".join(f"{r} {n}" for r, n in data.reasons.most_common())
@@ -451,7 +452,7 @@ def render_markdown(data: ReportData) -> str:
     for q in data.questions.values():
         lines.append(
             f"| **{_md(q.question_id)}** {_md(_excerpt(q.text, 90))} | {q.rows} | {q.graded}"
-            f" | {_fmt(q.mean)} | {_fmt(q.median)} | `{_spark(q.histogram)}` |"
+            f" | {format_score(q.mean)} | {format_score(q.median)} | `{_spark(q.histogram)}` |"
         )
     lines += ["", "## Criteria", ""]
     lines += [
@@ -488,8 +489,8 @@ def render_markdown(data: ReportData) -> str:
         for w in data.weakest:
             where = f"{w.source}:{w.row}" + (f" (id {w.id})" if w.id else "")
             lines.append(
-                f"| {w.score:.1f} | {_md(w.label)} | {_md(where)} | {_md(w.candidate or '')}"
-                f" | {_md(w.answer)} | {_md(w.feedback)} |"
+                f"| {format_score(w.score)} | {_md(w.label)} | {_md(where)}"
+                f" | {_md(w.candidate or '')} | {_md(w.answer)} | {_md(w.feedback)} |"
             )
     else:
         lines.append("No graded answer yet.")
@@ -621,8 +622,8 @@ def render_html(data: ReportData) -> str:
         f'<div class="card"><b>{data.rows}</b>rows</div>',
         f'<div class="card"><b>{data.graded}</b>graded</div>',
         f'<div class="card"><b>{data.ungraded}</b>ungraded</div>',
-        f'<div class="card"><b>{_e(_fmt(data.mean))}</b>mean score</div>',
-        f'<div class="card"><b>{_e(_fmt(data.median))}</b>median score</div>',
+        f'<div class="card"><b>{_e(format_score(data.mean))}</b>mean score</div>',
+        f'<div class="card"><b>{_e(format_score(data.median))}</b>median score</div>',
         "</div>",
     ]
     if data.reasons:
@@ -659,7 +660,7 @@ def render_html(data: ReportData) -> str:
         out.append('<div class="question">')
         out.append(
             f"<h3>{_e(q.question_id)} <span class='muted'>· {q.rows} rows · {q.graded} graded"
-            f" · mean {_e(_fmt(q.mean))} · median {_e(_fmt(q.median))}</span></h3>"
+            f" · mean {_e(format_score(q.mean))} · median {_e(format_score(q.median))}</span></h3>"
         )
         out.append(f'<div class="qtext">{_e(q.text)}</div>')
         out.append(_svg_histogram(q.histogram))
@@ -718,7 +719,7 @@ def render_html(data: ReportData) -> str:
                 else ""
             )
             out.append(
-                f"<tr><td class='num'>{w.score:.1f}</td><td>{_e(w.label)}</td>"
+                f"<tr><td class='num'>{format_score(w.score)}</td><td>{_e(w.label)}</td>"
                 f"<td>{_e(where)}</td><td>{_e(w.candidate or '')}</td>"
                 f"<td><div class='answer'>{_e(w.answer)}</div>{_e(w.feedback)}{missed_points}"
                 "</td></tr>"

@@ -28,6 +28,7 @@ from rich.text import Text
 from interviewer.batch.engine import BatchCounts, BatchResult, Estimate, ImportResult, ScanSummary
 from interviewer.batch.inputs import BadRow
 from interviewer.batch.report import ReportData, ReportFiles
+from interviewer.ui.cells import score_text
 from interviewer.ui.console import console, err_console, notice
 
 PLAIN_EVERY = 5.0  # seconds between plain progress lines
@@ -253,7 +254,8 @@ def render_summary(
     if report is not None and report.graded:
         table.add_row(
             "Score over all graded rows",
-            f"mean {report.mean or 0:.1f} · median {report.median or 0:.1f} (n={report.graded})",
+            f"mean {score_text(report.mean)} · median {score_text(report.median)}"
+            f" (n={report.graded})",
         )
     console.print(table)
     if report is not None and report.questions:
@@ -286,7 +288,7 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
             Text(q.label),
             str(q.rows),
             str(q.graded),
-            "–" if q.mean is None else f"{q.mean:.1f}",
+            score_text(q.mean),
             Text(missed),
         )
     console.print(table)
