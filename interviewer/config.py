@@ -217,8 +217,9 @@ def resolve_endpoint(
             f"Endpoint '{profile.name}' has no model: pass --model or set INTERVIEWER_MODEL"
             " (`interviewer endpoints check NAME` lists the server's models)."
         )
-    if profile.name == "env":
-        # An endpoint given by flags or env has no profile name; its host says which it is.
+    if profile.name == "env" or url:
+        # An endpoint given by flags or env is not the profile it borrowed settings from: its
+        # host says which it is, on screen and in the history alike.
         profile = profile.model_copy(update={"name": urlsplit(profile.urls[0]).netloc})
     return profile
 
