@@ -141,6 +141,8 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
         if final is not None and raw is not None and round(final, 1) != round(raw, 1):
             headline.append(f" → {score_text(final)} after hints", style="muted")
         parts.append(headline)
+        if grade.note:
+            parts.append(Text(grade.note))
     else:
         reason = Text(f"ungraded: {grade.ungraded_reason}", style="ungraded")
         if grade.ungraded_detail:
@@ -176,6 +178,19 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
 
 
 GRADES_PER_ROW = 3
+
+
+def render_dispute(detail: AttemptDetail) -> None:
+    """What `history dispute` recorded, and the score that counts now."""
+    a = detail.attempt
+    models = [g for g in detail.grades if g.graded and not g.human]
+    before = f" (the grader gave {score_text(models[-1].effective_score)})" if models else ""
+    console.print(
+        f"Recorded your grade {score_text(a.score)} for attempt {a.id} ({a.question_id})"
+        f"{before}; it now counts for statistics and reviews.",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _grades_view(detail: AttemptDetail) -> RenderableType:
