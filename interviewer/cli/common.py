@@ -14,6 +14,7 @@ import typer
 from interviewer.errors import InterviewerError
 
 if TYPE_CHECKING:
+    from interviewer.bank.library import Library
     from interviewer.config import Config
     from interviewer.grading.factory import GraderFlags
     from interviewer.grading.grade import Grader
@@ -116,6 +117,7 @@ def build_grader(
     model: str | None,
     api_key_env: str | None,
     samples: int = 1,
+    library: Library | None = None,
 ) -> Grader:
     """The grader for this command, chosen by ``interviewer.grading.factory``."""
     from interviewer.grading.factory import choose_grader
@@ -128,7 +130,7 @@ def build_grader(
         api_key_env=api_key_env,
         samples=samples,
     )
-    return close_when_done(choose_grader(config, flags).grader)
+    return close_when_done(choose_grader(config, flags, library=library).grader)
 
 
 def close_when_done(grader: G) -> G:

@@ -380,6 +380,7 @@ def regrade(
             base_url=base_url,
             model=model,
             api_key_env=api_key_env,
+            library=library,
         )
         result = run_regrade(
             store,

@@ -73,6 +73,7 @@ def mock(
         base_url=base_url,
         model=model,
         api_key_env=api_key_env,
+        library=library,
     )
     setup = mock_config(minutes, follow_ups, {"bank": bank, "topic": topic})
     with HistoryStore.open_default() as store, released(chosen):

@@ -86,6 +86,7 @@ def practice(
         model=model,
         api_key_env=api_key_env,
         samples=samples,
+        library=library,
     )
     setup = SessionConfig(
         mode="practice",

@@ -44,7 +44,9 @@ KEY_POINT_MARKS: dict[KeyPointStatus, str] = {
     "missing": "✗",
     "contradicted": "‼",
 }
-UngradedReason = Literal["endpoint_error", "unparseable", "truncated", "refused", "invalid"]
+UngradedReason = Literal[
+    "endpoint_error", "unparseable", "truncated", "refused", "invalid", "language"
+]
 GraderKind = Literal["offline", "llm"]
 
 

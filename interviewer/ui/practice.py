@@ -27,6 +27,7 @@ UNGRADED_TEXT = {
     "truncated": "the grader's reply was cut off (token limit)",
     "refused": "the grader refused to grade",
     "invalid": "the grader's reply did not fit the grade format",
+    "language": "the answer is in another language than the question",
 }
 
 
