@@ -35,5 +35,5 @@ def error(message: str) -> None:
 
 
 def notice(message: str) -> None:
-    """Print a notice on stderr, so that stdout stays clean for piping."""
-    err_console.print(f"[warn]{message}[/warn]")
+    """Print a notice on stderr, so that stdout stays clean for piping (one line, like errors)."""
+    err_console.print(f"[warn]{message}[/warn]", soft_wrap=True)
