@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,25 @@ def test_practice_stores_an_answer_it_cannot_grade_across_languages(isolated_hom
     assert "endpoints add" in " ".join(result.output.split())
     [grade] = stored_grades(isolated_home)
     assert (grade["graded"], grade["ungraded_reason"]) == (0, "language")
+
+
+def test_eval_grades_english_answers_to_chinese_questions_against_the_translation(
+    tmp_path: Path,
+) -> None:
+    words = EN_ANSWER.split()
+    rows = [
+        {
+            "id": f"r{i}",
+            "question_id": "llm-zh-41",
+            "answer": " ".join(words[: 12 + 3 * i]),
+            "human_score": i % 3,
+            "max_score": 2,
+        }
+        for i in range(8)
+    ]
+    path = tmp_path / "scored.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    args = ["eval", str(path), "--grader", "offline", "--json", "--bootstrap", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 8  # none left ungraded
