@@ -69,13 +69,9 @@ def practice(
 
     config = load_config()
     library = load_library(bank_paths(config, bank_dir))
+    random = shuffle and not due  # due questions come in order of urgency
     sel = Selection(
-        bank=bank,
-        topic=topic,
-        difficulty=difficulty,
-        tag=tag,
-        shuffle=shuffle and not due,
-        seed=seed,
+        bank=bank, topic=topic, difficulty=difficulty, tag=tag, shuffle=random, seed=seed
     )
     questions = select_questions(library, sel)
     chosen_grader = build_grader(
