@@ -81,6 +81,7 @@ def test_dispute_then_show_lists_the_human_grade_beside_the_models(attempt_id: i
     shown = invoke("history", "show", str(attempt_id))
     assert shown.exit_code == 0, shown.output
     assert "human" in shown.stdout
+    assert "Your grade" in shown.stdout
     assert "fair" in shown.stdout
     assert "35" in shown.stdout
     listed = json.loads(invoke("history", "--json").stdout)

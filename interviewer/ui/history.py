@@ -125,7 +125,7 @@ def render_sessions(sessions: list[SessionRecord]) -> None:
     console.print("[muted]`interviewer history --session ID` lists a session's attempts.[/muted]")
 
 
-def _grade_panel(grade: GradeRecord, label: str) -> Panel:
+def _grade_panel(label: str, grade: GradeRecord) -> Panel:
     parts: list[RenderableType] = []
     # Provenance first, inside the panel: a subtitle would be cut when panels sit side by side.
     provenance = f"{local_time(grade.created_at)} · {grade.grader_label}"
@@ -193,15 +193,20 @@ def render_dispute(detail: AttemptDetail) -> None:
     )
 
 
+def _label(grade: GradeRecord, number: int, count: int) -> str:
+    if grade.human:
+        return "Your grade"
+    if count == 1:
+        return "Grade"
+    return "Latest grade" if number == count else f"Grade {number}"
+
+
 def _grades_view(detail: AttemptDetail) -> RenderableType:
     """Every grade, oldest first, side by side (rows of three when there are many)."""
     if not detail.grades:
         return Text("Not graded yet: `interviewer regrade` grades it.", style="ungraded")
     count = len(detail.grades)
-    panels = [
-        _grade_panel(g, "Grade" if count == 1 else "Latest grade" if i == count else f"Grade {i}")
-        for i, g in enumerate(detail.grades, 1)
-    ]
+    panels = [_grade_panel(_label(g, i, count), g) for i, g in enumerate(detail.grades, 1)]
     width = min(count, GRADES_PER_ROW)
     grid = Table.grid(expand=True, padding=(0, 1))
     for _ in range(width):
