@@ -90,6 +90,22 @@ def test_dispute_then_show_lists_the_human_grade_beside_the_models(attempt_id: i
     assert "80" in json.dumps(stats)
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_exports_show_the_human_grade_and_its_note(
+    attempt_id: int, tmp_path: Path, fmt: str
+) -> None:
+    assert (
+        invoke("history", "dispute", str(attempt_id), "--score", "80", "--note", "fair").exit_code
+        == 0
+    )
+    out = tmp_path / f"h.{fmt}"
+    result = invoke("export", "--format", fmt, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "human" in text
+    assert "fair" in text
+
+
 def test_dispute_of_an_unknown_attempt_is_one_clear_error(attempt_id: int) -> None:
     result = invoke("history", "dispute", str(attempt_id + 100), "--score", "80")
     assert result.exit_code == 1

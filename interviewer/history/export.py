@@ -190,6 +190,8 @@ def _md_grade(grade: GradeRecord, heading: str) -> list[str]:
     lines = [
         f"{heading} {_grade_summary(grade)} · {_grader_label(grade)} · {_local(grade.created_at)}"
     ]
+    if grade.note:
+        lines += ["", _quote(grade.note)]
     full = grade.grade
     if full is None:
         return lines
@@ -319,6 +321,8 @@ def _html_grade(grade: GradeRecord, label: str) -> str:
         f" · {_e(_local(grade.created_at))}</div>",
         f'<div class="{css}">{_e(_grade_summary(grade))}</div>',
     ]
+    if grade.note:
+        parts.append(f'<p class="feedback">{_e(grade.note)}</p>')
     full = grade.grade
     if full is not None:
         points = "".join(
