@@ -162,11 +162,46 @@ class Library:
             + (f" (e.g. {hint})." if hint else ".")
         )
 
+    def translation(self, question: Question, language: str) -> Question | None:
+        """The same question in a loaded edition of its bank in ``language``, if any.
+
+        Editions are linked by ``translation_of`` (a translation to its original, or two
+        translations of one original) and share question numbering: ``llm-en-41`` is
+        ``llm-zh-41`` in the ``llm-en`` bank.
+        """
+        source = next((b for b in self.banks if b.info.id == question.bank), None)
+        if source is None or not question.id.startswith(source.info.id):
+            return None
+        number = question.id[len(source.info.id) :]
+        for bank in self.banks:
+            info = bank.info
+            if bank is source or _language_family(info.language) != _language_family(language):
+                continue
+            siblings = info.translation_of is not None and (
+                info.translation_of == source.info.translation_of
+            )
+            linked = (
+                info.translation_of == source.info.id
+                or source.info.translation_of == info.id
+                or siblings
+            )
+            if linked:
+                wanted = info.id + number
+                found = next((q for q in bank.questions if q.id == wanted), None)
+                if found is not None:
+                    return found
+        return None
+
     def bank(self, bank_id: str) -> Bank:
         for bank in self.banks:
             if bank.info.id == bank_id:
                 return bank
         raise unknown_bank(bank_id, (b.info.id for b in self.banks))
+
+
+def _language_family(tag: str) -> str:
+    """The language of a tag without its region or script: zh-CN and zh-Hans are zh."""
+    return tag.split("-", 1)[0].lower()
 
 
 # --------------------------------------------------------------------------- loading

@@ -25,16 +25,31 @@ from interviewer.bank.rubric import MAX_LEVEL, Criterion, compute_score, weighte
 
 KeyPointStatus = Literal["covered", "partial", "missing", "contradicted"]
 KEY_POINT_STATUSES: tuple[str, ...] = ("covered", "partial", "missing", "contradicted")
+
+
 # How a key point's status is marked wherever it is shown: the terminal, and the Markdown and
 # HTML exports. Those files are UTF-8 and already use typographic characters, so one set of
 # marks (the one the README shows) serves them all.
+def format_score(value: float | None, missing: str = "—") -> str:
+    """A 0-100 score as every screen, export and report shows it: one decimal only when needed.
+
+    Scores are stored to one decimal (a hint penalty can leave 22.5); rounding to a whole
+    number in one view and not in another made the same attempt read 22 and 22.5.
+    """
+    if value is None:
+        return missing
+    return f"{value:.1f}".removesuffix(".0")
+
+
 KEY_POINT_MARKS: dict[KeyPointStatus, str] = {
     "covered": "✓",
     "partial": "◐",
     "missing": "✗",
     "contradicted": "‼",
 }
-UngradedReason = Literal["endpoint_error", "unparseable", "truncated", "refused", "invalid"]
+UngradedReason = Literal[
+    "endpoint_error", "unparseable", "truncated", "refused", "invalid", "language"
+]
 GraderKind = Literal["offline", "llm"]
 
 

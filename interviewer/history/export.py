@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from interviewer.errors import HistoryError, InputError
 from interviewer.files import write_atomic
-from interviewer.grading.grade import KEY_POINT_MARKS
+from interviewer.grading.grade import KEY_POINT_MARKS, format_score
 from interviewer.html_page import escape as _e
 from interviewer.html_page import page
 
@@ -122,10 +122,6 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
-
-
 def _grader_label(grade: GradeRecord) -> str:
     parts = [grade.grader_label]
     if grade.prompt_version:
@@ -137,10 +133,10 @@ def _grade_summary(grade: GradeRecord) -> str:
     if not grade.graded:
         detail = f": {grade.ungraded_detail}" if grade.ungraded_detail else ""
         return f"ungraded ({grade.ungraded_reason}{detail})"
-    text = _score(grade.score)
+    text = format_score(grade.score)
     final, raw = grade.final_score, grade.score
     if final is not None and raw is not None and round(final, 1) != round(raw, 1):
-        text += f" → {_score(final)} after hints"
+        text += f" → {format_score(final)} after hints"
     return text
 
 
@@ -195,6 +191,8 @@ def _md_grade(grade: GradeRecord, heading: str) -> list[str]:
     lines = [
         f"{heading} {_grade_summary(grade)} · {_grader_label(grade)} · {_local(grade.created_at)}"
     ]
+    if grade.note:
+        lines += ["", _quote(grade.note)]
     full = grade.grade
     if full is None:
         return lines
@@ -260,7 +258,7 @@ def export_markdown(data: ExportData) -> str:
             f"- grader: {session.grader or '?'}"
             + (f" ({session.model} @ {session.endpoint})" if session.model else ""),
             f"- answers: {session.answers}, skipped: {session.skips},"
-            f" mean score: {_score(session.mean_score)}",
+            f" mean score: {format_score(session.mean_score)}",
         ]
         if session.report:
             lines += ["", "### Report", "", *_md_report(session.report)]
@@ -319,6 +317,8 @@ def _html_grade(grade: GradeRecord, label: str) -> str:
         f" · {_e(_local(grade.created_at))}</div>",
         f'<div class="{css}">{_e(_grade_summary(grade))}</div>',
     ]
+    if grade.note:
+        parts.append(f'<p class="feedback">{_e(grade.note)}</p>')
     full = grade.grade
     if full is not None:
         points = "".join(
@@ -392,7 +392,7 @@ def export_html(data: ExportData) -> str:
             f" {_e(_local(session.started_at))}</h2>"
             f'<p class="meta">id {_e(session.id)} · grader {_e(grader)} · answers'
             f" {session.answers}, skipped {session.skips}, mean score"
-            f" {_e(_score(session.mean_score))}</p>"
+            f" {_e(format_score(session.mean_score))}</p>"
         )
         if session.report:
             body.append(_html_report(session.report))

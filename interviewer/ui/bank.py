@@ -130,10 +130,11 @@ def plain_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: 
 
 def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
     """Draw the question table with rich, then the banks line."""
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
-    widths = [max(len(r[i]) for r in rows) for i in range(3)] + [LEVEL_WIDTH]
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(3)] + [LEVEL_WIDTH]
     # Each column has a cell of padding either side and a border on its left, plus one.
     room = question_room(widths, console.width, 3 * len(HEADERS) + 1)
     table = Table(title=f"{len(rows)} question(s)", title_justify="left")

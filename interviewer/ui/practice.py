@@ -19,6 +19,7 @@ from interviewer.bank.rubric import MAX_LEVEL
 from interviewer.grading.grade import KEY_POINT_MARKS, Grade, GraderInfo, Outcome
 from interviewer.session.driver import Exchange, SessionSummary
 from interviewer.session.runner import Banner
+from interviewer.ui.cells import score_text
 from interviewer.ui.console import console, err_console
 
 END_MARK = "."
@@ -28,6 +29,7 @@ UNGRADED_TEXT = {
     "truncated": "the grader's reply was cut off (token limit)",
     "refused": "the grader refused to grade",
     "invalid": "the grader's reply did not fit the grade format",
+    "language": "the answer is in another language than the question",
 }
 
 
@@ -104,12 +106,12 @@ def _levels_bar(level: int) -> str:
 def render_grade(grade: Grade, final_score: float | None, hints_used: int, penalty: float) -> None:
     score = grade.score
     label = " (offline estimate)" if grade.estimate else ""
-    line = Text.from_markup(f"[{_score_style(score)}]Score {score:g}/100[/]{label}")
+    line = Text.from_markup(f"[{_score_style(score)}]Score {score_text(score)}/100[/]{label}")
     if hints_used and final_score is not None:
         line.append_text(
             Text.from_markup(
                 f"  [muted]{hints_used} hinted key point(s) at most partial →[/muted]"
-                f" [{_score_style(final_score)}]{final_score:g}[/]"
+                f" [{_score_style(final_score)}]{score_text(final_score)}[/]"
             )
         )
     console.print(line)
@@ -179,7 +181,7 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         spread = max(outcome.samples) - min(outcome.samples)
         console.print(
             f"[muted]{len(outcome.samples)} grades aggregated: "
-            + ", ".join(f"{s:g}" for s in outcome.samples)
+            + ", ".join(score_text(s) for s in outcome.samples)
             + f" (spread {spread:g})[/muted]"
         )
 
@@ -212,7 +214,7 @@ def _score_cell(exchange: Exchange) -> Text:
     if not exchange.graded:
         return Text("ungraded", style="ungraded")
     score = exchange.final_score if exchange.final_score is not None else 0.0
-    return Text(f"{score:g}", style=_score_style(score))
+    return Text(score_text(score), style=_score_style(score))
 
 
 def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
@@ -240,7 +242,7 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
             f"{ex.time_taken_ms / 1000:.0f}s",
         )
     console.print(table)
-    mean = f"{summary.mean_score:g}" if summary.mean_score is not None else "—"
+    mean = score_text(summary.mean_score)
     parts = [
         f"answered {summary.answered}",
         f"skipped {summary.skipped}",
@@ -249,7 +251,7 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
     if summary.follow_ups:
         fmean = summary.mean_follow_up_score
         parts.append(
-            f"follow-ups {summary.follow_ups} (mean {fmean:g})"
+            f"follow-ups {summary.follow_ups} (mean {score_text(fmean)})"
             if fmean is not None
             else f"follow-ups {summary.follow_ups}"
         )
