@@ -91,6 +91,18 @@ def test_a_few_english_terms_in_a_chinese_answer_are_still_chinese(
 ) -> None:
     outcome = grader.grade(library.get("llm-zh-41"), "A/B test")
     assert outcome.grade is not None  # too short to call it another language
+    # A long Chinese answer whose letters are mostly English terms is still Chinese.
+    mixed = (
+        "PPO 涉及 4 个模型：Actor（策略）、Critic（价值）、Reward Model 和冻结的 Reference"
+        " Model，用 KL penalty 约束 policy 不要偏离 reference 太远"
+    )
+    outcome = grader.grade(library.get("llm-handbook-zh-04-02"), mixed)  # no translation
+    assert outcome.ungraded_reason is None, outcome.ungraded_detail
+    english = (
+        "PPO uses four models: the actor, the critic, a reward model and a frozen reference"
+        " model; 注意力 is mentioned once."
+    )
+    assert grader.grade(library.get("llm-zh-41"), english).grade is not None  # translation
 
 
 def stored_grades(home: Path) -> list[sqlite3.Row]:

@@ -49,13 +49,17 @@ from interviewer.grading.offline_measure import (
     estimate_levels,
     prepare_question,
 )
-from interviewer.text import detect_language, is_chinese
+from interviewer.text import is_chinese
 
 PROMPT_VERSION = "offline-v1"
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 # Below this many words (Latin runs; a CJK character counts as one) an answer is too short to
 # say which language it is in: "LoRA" answers a Chinese question as well as an English one.
 MIN_WORDS_FOR_LANGUAGE = 8
+# An answer counts as Chinese with at least this many CJK characters making up this share of
+# its words (see _answer_language).
+MIN_CJK_FOR_CHINESE = 4
+CHINESE_WORD_SHARE = 0.2
 _WORD_RE = re.compile(r"[A-Za-z]+|[\u3400-\u9fff]")
 
 # Finds a question in another language: ``Library.translation`` (question, language).
@@ -153,10 +157,19 @@ def _language(tag: str) -> str:
 
 
 def _answer_language(answer: str) -> str | None:
-    """The language an answer is written in, or None when it is too short to tell."""
-    if len(_WORD_RE.findall(answer)) < MIN_WORDS_FOR_LANGUAGE:
+    """The language an answer is written in, or None when it is too short to tell.
+
+    Counted in words, not letters: Chinese technical answers are full of English terms
+    ("PPO 涉及 4 个模型：Actor、Critic、Reward Model…"), which outweigh the Chinese by letters
+    but not by words. A CJK character counts as half a word (a Chinese word is about two
+    characters); an answer is Chinese once a fifth of its words are, and it has a few.
+    """
+    units = _WORD_RE.findall(answer)
+    if len(units) < MIN_WORDS_FOR_LANGUAGE:
         return None
-    return detect_language(answer)
+    cjk = sum(1 for unit in units if not unit.isascii())
+    words = (len(units) - cjk) + cjk / 2
+    return "zh" if cjk >= MIN_CJK_FOR_CHINESE and cjk / 2 >= CHINESE_WORD_SHARE * words else "en"
 
 
 def _grading_reference(question: Question) -> str:
