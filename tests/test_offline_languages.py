@@ -93,8 +93,8 @@ def test_a_few_english_terms_in_a_chinese_answer_are_still_chinese(
     assert outcome.grade is not None  # too short to call it another language
     # A long Chinese answer whose letters are mostly English terms is still Chinese.
     mixed = (
-        "PPO 涉及 4 个模型：Actor（策略）、Critic（价值）、Reward Model 和冻结的 Reference"
-        " Model，用 KL penalty 约束 policy 不要偏离 reference 太远"
+        "PPO 涉及 4 个模型：Actor（策略）、Critic（价值）、Reward Model、冻结的 Reference"
+        " Model；KL penalty keeps the policy near the reference"
     )
     outcome = grader.grade(library.get("llm-handbook-zh-04-02"), mixed)  # no translation
     assert outcome.ungraded_reason is None, outcome.ungraded_detail
