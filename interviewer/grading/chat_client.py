@@ -146,6 +146,7 @@ class ChatClient:
         self._clients: list[tuple[str, openai.OpenAI]] = []
         for url in profile.urls:
             client: openai.OpenAI
+            http = _http_client(profile.timeout)
             if profile.api_version:
                 client = openai.AzureOpenAI(
                     azure_endpoint=url,
@@ -154,6 +155,7 @@ class ChatClient:
                     timeout=timeout,
                     max_retries=retries,
                     default_headers=headers,
+                    http_client=http,
                 )
             else:
                 client = openai.OpenAI(
@@ -162,6 +164,7 @@ class ChatClient:
                     timeout=timeout,
                     max_retries=retries,
                     default_headers=headers,
+                    http_client=http,
                 )
             self._clients.append((url, client))
         self._cycle = itertools.cycle(self._clients)
@@ -332,6 +335,17 @@ class ChatClient:
             kind="rate_limit",
             status=status,
         )
+
+
+def _http_client(total: float) -> Any:
+    """An HTTP client with ``total`` seconds as a deadline per attempt (see ``deadline``).
+
+    The SDK's own timeout (and httpx's) limits each read, so a server that trickles bytes
+    would hold a request for ever.
+    """
+    from interviewer.grading.deadline import DeadlineClient
+
+    return DeadlineClient(total)
 
 
 class _NotACompletion(Exception):
