@@ -12,14 +12,16 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from interviewer.bank.library import Question
 from interviewer.batch.costs import RequestBuilder
+from interviewer.batch.outputs import check_output
 from interviewer.batch.results import ResultSink, result_line
 from interviewer.batch.rows import RowTask
 from interviewer.batch.run import BatchCounts, ProgressCallback
 from interviewer.errors import InputError
+from interviewer.files import AtomicFile
 from interviewer.grading.grade import GraderInfo, Outcome
 
 # OpenAI Batch API limits per input file (vLLM run-batch has none, but splitting is harmless).
@@ -44,7 +46,7 @@ def export_batch(
     files: list[Path] = []
     seen: set[str] = set()
     requests = rows = 0
-    fh: IO[bytes] | None = None
+    part: AtomicFile | None = None
     size = count = 0
     try:
         for task in tasks:
@@ -59,23 +61,27 @@ def export_batch(
                 "body": grader.request_body(task.question, task.row.answer),
             }
             data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-            if fh is None or count >= max_requests or size + len(data) > max_bytes:
-                if fh is not None:
-                    fh.close()
+            if part is None or count >= max_requests or size + len(data) > max_bytes:
+                if part is not None:
+                    part.commit()
                 path = (
                     out if not files else out.with_name(f"{out.stem}.{len(files) + 1}{out.suffix}")
                 )
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fh = path.open("wb")
+                check_output(path, "batch")
+                part = AtomicFile(path)
                 files.append(path)
                 size = count = 0
-            fh.write(data)
+            part.handle.write(data)
             size += len(data)
             count += 1
             requests += 1
+        if part is not None:
+            part.commit()
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the batch file ({exc.strerror}).") from None
     finally:
-        if fh is not None:
-            fh.close()
+        if part is not None:
+            part.discard()
     return files, requests, rows
 
 

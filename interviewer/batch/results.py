@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import sys
@@ -18,10 +19,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from interviewer.batch.input_rows import BadRow
 from interviewer.errors import InputError
+from interviewer.files import AtomicFile
 from interviewer.grading.grade import Outcome
 
 if TYPE_CHECKING:
@@ -270,7 +272,8 @@ class ErrorsWriter:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._fh: IO[str] | None = None
+        self._file: AtomicFile | None = None
+        self._fh: io.TextIOWrapper | None = None
         self._writer: Any = None
         self.count = 0
 
@@ -279,16 +282,31 @@ class ErrorsWriter:
         if self.path is None:
             return
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("w", encoding="utf-8", newline="")
+            try:
+                self._file = AtomicFile(self.path)
+            except OSError as exc:
+                raise InputError(
+                    f"{self.path}: cannot write the errors file ({exc.strerror})."
+                ) from None
+            self._fh = io.TextIOWrapper(self._file.handle, encoding="utf-8", newline="")
             self._writer = csv.writer(self._fh)
             self._writer.writerow(self.HEADER)
         self._writer.writerow((bad.source, bad.row, bad.line, bad.id or "", bad.reason))
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Put the list in place (whole, in one rename) or remove an earlier run's list."""
+        if self._fh is not None and self._file is not None:
+            fh, target = self._fh, self._file
+            self._fh = self._file = None
+            try:
+                fh.flush()
+                fh.detach()  # commit() closes the handle itself
+                target.commit()
+            except OSError as exc:
+                target.discard()
+                raise InputError(
+                    f"{self.path}: cannot write the errors file ({exc.strerror})."
+                ) from None
         elif self.path is not None and self.count == 0 and self.path.exists():
             self.path.unlink()  # a previous run's list no longer applies
 
