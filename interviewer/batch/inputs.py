@@ -43,6 +43,9 @@ from interviewer.batch.input_rows import (
     check_encoding,
     detect_format,
     field_text,
+    json_limit_reason,
+    lone_surrogate,
+    runaway_field,
     split_key_points,
     text_or_none,
 )
@@ -59,16 +62,41 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 
 
+_MAX_YAML_DEPTH = 200
+_TOO_NESTED = "is nested too deeply (a row holds text fields, not structures)"
+
+
+class _TooDeep(Exception):
+    """A YAML row nested past _MAX_YAML_DEPTH; raised before composing would recurse further."""
+
+
 class _TextLoader(yaml.SafeLoader):
-    """A YAML loader that keeps scalars as written: ``answer: yes`` is the text "yes"."""
+    """A YAML loader that keeps scalars as written: ``answer: yes`` is the text "yes".
+
+    It also refuses to compose a node nested deeper than _MAX_YAML_DEPTH, which would
+    otherwise exhaust the recursion limit and stop the whole file.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= _MAX_YAML_DEPTH:
+            raise _TooDeep
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
-# Only null keeps its implicit meaning; booleans, numbers and dates stay the text the user
-# typed (YAML 1.1 would turn the answer "no" into False and an id 007 into 7).
-_TextLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _skip_open(loader: Any, depth: int) -> None:
+    """Consume the rest of a row left ``depth`` collections deep by _TooDeep."""
+    while depth > 0:
+        event = loader.get_event()
+        if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            depth += 1
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            depth -= 1
 
 
 class InputReader:
@@ -250,6 +278,17 @@ class InputReader:
                         " delimiter or an unquoted line break?)",
                     )
                     continue
+                runaway = runaway_field(record, width, self._delimiter)
+                if runaway is not None:
+                    yield BadRow(
+                        self.source,
+                        row_number,
+                        start,
+                        f"{runaway} (to line {reader.line_num}): is a quote here never"
+                        ' closed? Close it, or write a quote inside a field as ""; the rows'
+                        " it swallowed were not read",
+                    )
+                    continue
                 values: dict[str, object] = {name: record[i] for name, i in index.items()}
                 yield self._make_row(values, row_number, start)
 
@@ -269,6 +308,9 @@ class InputReader:
                     value = json.loads(line)
                 except json.JSONDecodeError as exc:
                     yield BadRow(self.source, row_number, line_number, f"invalid JSON: {exc.msg}")
+                    continue
+                except (ValueError, RecursionError) as exc:
+                    yield BadRow(self.source, row_number, line_number, json_limit_reason(exc))
                     continue
                 if not isinstance(value, dict):
                     yield BadRow(
@@ -337,10 +379,16 @@ class InputReader:
     def _yaml_items(self, loader: Any) -> Iterator[InputRow | BadRow]:
         row_number = 0
         while not loader.check_event(yaml.SequenceEndEvent):
-            node = loader.compose_node(None, None)
-            loader.anchors = {}  # aliases across rows would keep every row alive
             row_number += 1
-            line = node.start_mark.line + 1
+            line = loader.peek_event().start_mark.line + 1
+            try:
+                node = loader.compose_node(None, None)
+            except _TooDeep:
+                _skip_open(loader, _MAX_YAML_DEPTH)
+                loader.anchors = {}
+                yield BadRow(self.source, row_number, line, _TOO_NESTED)
+                continue
+            loader.anchors = {}  # aliases across rows would keep every row alive
             value = loader.construct_document(node)
             if not isinstance(value, dict):
                 yield BadRow(self.source, row_number, line, "each row must be a mapping")
@@ -373,9 +421,12 @@ class InputReader:
             key_points = split_key_points(blank_to_none(values.get(cols.key_points)))
         except ValueError as exc:
             return BadRow(self.source, row, line, str(exc), ident)
-        for text in (*fields.values(), *(key_points or ())):
+        for text in (*fields.values(), *(key_points or ()), ident):
             if text is not None and _ESCAPED_BYTE.search(text):
                 return self._undecodable(text, row, line)
+            problem = lone_surrogate(text) if text is not None else None
+            if problem is not None:
+                return BadRow(self.source, row, line, problem)
         answer = fields["answer"]
         if answer is None:
             return BadRow(self.source, row, line, f"no answer (column '{cols.answer}')", ident)
