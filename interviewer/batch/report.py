@@ -41,6 +41,7 @@ from interviewer.batch.report_html import render_html
 from interviewer.batch.report_markdown import render_markdown
 from interviewer.errors import InputError
 from interviewer.files import AtomicFile, write_atomic
+from interviewer.safe_text import spreadsheet_cell
 
 # --------------------------------------------------------------------------- reading
 
@@ -143,7 +144,8 @@ def build_report(
                 elif item > heap[0]:
                     heapq.heapreplace(heap, item)
             if writer is not None:
-                writer.writerow(_summary_row(record, outcome, grade, criterion_ids))
+                row = _summary_row(record, outcome, grade, criterion_ids)
+                writer.writerow([spreadsheet_cell(cell) for cell in row])
         if out is not None and target is not None:
             out.flush()
             out.detach()  # the wrapper must not close the handle commit() closes
@@ -267,21 +269,8 @@ def _open_output(path: Path) -> AtomicFile:
 
 
 def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; a leading = + - @ must not become a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """Text for a spreadsheet cell (see ``safe_text.spreadsheet_cell``)."""
+    return str(spreadsheet_cell(value))
 
 
 # --------------------------------------------------------------------------- files

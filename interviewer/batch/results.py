@@ -25,6 +25,7 @@ from interviewer.batch.input_rows import BadRow
 from interviewer.errors import InputError
 from interviewer.files import AtomicFile
 from interviewer.grading.grade import Outcome
+from interviewer.safe_text import spreadsheet_cell
 
 if TYPE_CHECKING:
     from interviewer.batch.rows import RowTask
@@ -291,7 +292,8 @@ class ErrorsWriter:
             self._fh = io.TextIOWrapper(self._file.handle, encoding="utf-8", newline="")
             self._writer = csv.writer(self._fh)
             self._writer.writerow(self.HEADER)
-        self._writer.writerow((bad.source, bad.row, bad.line, bad.id or "", bad.reason))
+        row = (bad.source, bad.row, bad.line, bad.id or "", bad.reason)
+        self._writer.writerow([spreadsheet_cell(cell) for cell in row])
 
     def close(self) -> None:
         """Put the list in place (whole, in one rename) or remove an earlier run's list."""
