@@ -163,9 +163,12 @@ class ResultsWriter:
         self._last_write = time.monotonic()
         view = memoryview(b"".join(self._pending))
         self._pending.clear()
-        while view:
-            done = os.write(self._fd, view)
-            view = view[done:]
+        try:
+            while view:
+                done = os.write(self._fd, view)
+                view = view[done:]
+        except OSError as exc:
+            raise self._write_error(exc) from None
         self.written += count
         self._unsynced += count
         now = time.monotonic()
@@ -177,9 +180,19 @@ class ResultsWriter:
             self.flush()
             return  # flush() synced if it was due; else the interval has not passed
         if self._unsynced:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise self._write_error(exc) from None
             self._unsynced = 0
         self._last_sync = time.monotonic()
+
+    def _write_error(self, exc: OSError) -> InputError:
+        """A full disk (or quota, or file size limit): stop, keeping every line written."""
+        return InputError(
+            f"{self.path}: cannot write the results file ({exc.strerror}); the rows written so"
+            " far are kept: free some space, then re-run the same command to finish."
+        )
 
     def close(self) -> None:
         if self._fd < 0:
