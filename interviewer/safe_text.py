@@ -9,8 +9,10 @@ free text through ``markdown_text``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,3 +42,10 @@ def markdown_text(text: str) -> str:
     """Text for Markdown outside a code fence: ``&``, ``<`` and ``>`` as entities, so that
     no tag in it is rendered (the entities display as the characters themselves)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (from a ``\\ud800`` JSON escape without its
+    pair) replaced by U+FFFD, so that it can be written as UTF-8. A str never holds a valid
+    pair: decoders join those into one character."""
+    return _SURROGATE.sub("\ufffd", text)

@@ -109,3 +109,30 @@ def test_practice_keeps_the_answer_on_a_broken_reply(
     assert [r["answer"] for r in rows(isolated_home, "SELECT answer FROM attempts")] == [answer]
     grade = rows(isolated_home, "SELECT * FROM grades")[0]
     assert (grade["graded"], grade["ungraded_reason"]) == (0, "endpoint_error")
+
+
+def test_lone_surrogate_in_a_reply_is_replaced_not_fatal(
+    tmp_path: Path, chat_server: ChatServer
+) -> None:
+    banks = write_bank(tmp_path / "banks")
+    source = write_csv(tmp_path / "answers.csv", bank_rows(2))
+    out = tmp_path / "results.jsonl"
+
+    def handler(request: Request) -> Any:
+        reply = grading_handler(request)
+        body = reply.body
+        content = body["choices"][0]["message"]["content"]
+        body["choices"][0]["message"]["content"] = content.replace(
+            '"feedback": "', '"feedback": "\ud800 '
+        )
+        body["choices"][0]["message"]["reasoning_content"] = "\udfff"
+        return reply
+
+    chat_server.handler = handler
+    result = runner.invoke(app, ["grade", str(source), "--out", str(out), "--bank-dir", str(banks),
+                                 "--grader", "llm", "--base-url", chat_server.url, "--model",
+                                 "test-model"])  # fmt: skip
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    records = read_results(out)
+    assert len(records) == 2
+    assert all("\ufffd" in r["outcome"]["raw_reply"] for r in records)

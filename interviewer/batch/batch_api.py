@@ -23,6 +23,7 @@ from interviewer.batch.run import BatchCounts, ProgressCallback
 from interviewer.errors import InputError
 from interviewer.files import AtomicFile
 from interviewer.grading.grade import GraderInfo, Outcome
+from interviewer.safe_text import without_surrogates
 
 # OpenAI Batch API limits per input file (vLLM run-batch has none, but splitting is harmless).
 BATCH_MAX_REQUESTS = 50_000
@@ -113,7 +114,7 @@ def parse_batch_line(entry: dict[str, Any]) -> BatchReply:
         elif "choices" in response:
             body = response
     if isinstance(body, str):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             body = json.loads(body)
     failed = bool(error) or (isinstance(status, int) and not 200 <= status < 300)
     if not failed and isinstance(body, dict) and body.get("error") and not body.get("choices"):
@@ -124,14 +125,25 @@ def parse_batch_line(entry: dict[str, Any]) -> BatchReply:
     if failed:
         return BatchReply(error=_describe_batch_error(error, body, status))
     assert isinstance(body, dict)
-    choice = body["choices"][0] if isinstance(body["choices"], list) else {}
-    message = choice.get("message") or {}
+    choice = body["choices"][0] if isinstance(body["choices"], list) else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(choice, dict) or not isinstance(message, dict):
+        return BatchReply(error="batch request failed: the reply is not a chat completion")
     content = message.get("content")
+    finish = choice.get("finish_reason")
     return BatchReply(
-        content=content if isinstance(content, str) else None,
-        finish_reason=choice.get("finish_reason"),
-        usage=body.get("usage") if isinstance(body.get("usage"), dict) else None,
+        content=without_surrogates(content) if isinstance(content, str) else None,
+        finish_reason=finish if isinstance(finish, str) else None,
+        usage=_token_counts(body.get("usage")),
     )
+
+
+def _token_counts(usage: Any) -> dict[str, int] | None:
+    """The usage's token counts, without anything that is not a count."""
+    if not isinstance(usage, dict):
+        return None
+    counts = {k: v for k, v in usage.items() if k.endswith("_tokens") and type(v) is int}
+    return counts or None
 
 
 def _describe_batch_error(error: Any, body: Any, status: Any) -> str:
@@ -179,14 +191,16 @@ class BatchOutputIndex:
                 try:
                     entry = json.loads(raw)
                     custom_id = entry["custom_id"]
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, RecursionError):
+                    entry = custom_id = None
+                if not isinstance(custom_id, str):  # ours are row hashes: never another type
                     self.invalid.append(f"{path}:{line_number}")
                     continue
                 self.lines += 1
                 ok = parse_batch_line(entry).error is None
-                known = self.entries.get(str(custom_id))
+                known = self.entries.get(custom_id)
                 if known is None or (ok and not known[2]):
-                    self.entries[str(custom_id)] = (number, start, ok)
+                    self.entries[custom_id] = (number, start, ok)
 
     def get(self, custom_id: str) -> BatchReply | None:
         where = self.entries.get(custom_id)

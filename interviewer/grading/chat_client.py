@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
 from interviewer.errors import EndpointError
 from interviewer.grading.grade import Usage
+from interviewer.safe_text import without_surrogates
 
 if TYPE_CHECKING:
     import openai
@@ -371,13 +372,15 @@ def _completion(response: Any, duration_ms: int) -> Completion:
     finish = getattr(choice, "finish_reason", None)
     model = getattr(response, "model", None)
     refusal = getattr(message, "refusal", None)
+    reasoning = _reasoning(message)
+    # A lone "\\ud800" escape decodes to text that cannot be written as UTF-8 anywhere.
     return Completion(
-        text=content or "",
+        text=without_surrogates(content or ""),
         finish_reason=finish if isinstance(finish, str) else None,
         usage=_usage(getattr(response, "usage", None)),
         model=model if isinstance(model, str) else None,
-        reasoning=_reasoning(message),
-        refusal=refusal if isinstance(refusal, str) and refusal else None,
+        reasoning=without_surrogates(reasoning) if reasoning else None,
+        refusal=without_surrogates(refusal) if isinstance(refusal, str) and refusal else None,
         duration_ms=duration_ms,
     )
 
