@@ -55,7 +55,7 @@ def test_jsonl_bad_value_is_one_bad_row(tmp_path: Path, value: str, reason: str)
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [('"\\ud800 lone"', "surrogate"), ("[" * 5_000 + "]" * 5_000, "nested")],
+    [('"\\ud800 lone"', "surrogate"), ("[" * 1_000 + "]" * 1_000, "nested")],
 )
 def test_yaml_bad_value_is_one_bad_row(tmp_path: Path, value: str, reason: str) -> None:
     path = tmp_path / "a.yaml"

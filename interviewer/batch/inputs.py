@@ -49,6 +49,7 @@ from interviewer.batch.input_rows import (
     split_key_points,
     text_or_none,
 )
+from interviewer.batch.yaml_rows import MAX_DEPTH, TOO_NESTED, TextLoader, TooDeep, skip_open
 from interviewer.errors import InputError
 
 # A long written answer can exceed the csv module's default field limit (128 KiB).
@@ -60,43 +61,6 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-
-
-_MAX_YAML_DEPTH = 200
-_TOO_NESTED = "is nested too deeply (a row holds text fields, not structures)"
-
-
-class _TooDeep(Exception):
-    """A YAML row nested past _MAX_YAML_DEPTH; raised before composing would recurse further."""
-
-
-class _TextLoader(yaml.SafeLoader):
-    """A YAML loader that keeps scalars as written: ``answer: yes`` is the text "yes".
-
-    It also refuses to compose a node nested deeper than _MAX_YAML_DEPTH, which would
-    otherwise exhaust the recursion limit and stop the whole file.
-    """
-
-    _depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self._depth >= _MAX_YAML_DEPTH:
-            raise _TooDeep
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-def _skip_open(loader: Any, depth: int) -> None:
-    """Consume the rest of a row left ``depth`` collections deep by _TooDeep."""
-    while depth > 0:
-        event = loader.get_event()
-        if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-            depth += 1
-        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
-            depth -= 1
 
 
 class InputReader:
@@ -178,9 +142,12 @@ class InputReader:
 
     def _read_header(self) -> None:
         with self._open_text() as fh:
-            first = fh.readline()
-            while first and not first.strip():
+            try:
                 first = fh.readline()
+                while first and not first.strip():
+                    first = fh.readline()
+            except UnicodeDecodeError as exc:
+                raise self._decode_error(exc) from None
         if not first.strip():
             raise InputError(
                 f"{self.path}: the file is empty; a CSV needs a header line naming its columns"
@@ -238,11 +205,19 @@ class InputReader:
 
     def rows(self) -> Iterator[InputRow | BadRow]:
         """Yield each row in file order: an InputRow to grade or a BadRow to report."""
-        if self.format == "csv":
-            return self._csv_rows()
-        if self.format == "jsonl":
-            return self._jsonl_rows()
-        return self._yaml_rows()
+        reader = {"csv": self._csv_rows, "jsonl": self._jsonl_rows}.get(self.format)
+        try:
+            yield from (reader or self._yaml_rows)()
+        except UnicodeDecodeError as exc:
+            raise self._decode_error(exc) from None
+
+    def _decode_error(self, exc: UnicodeDecodeError) -> InputError:
+        # surrogateescape covers single bad bytes; a wide codec (UTF-16/32) still fails on
+        # a lone or cut-off code unit, which no row boundary can recover from.
+        return InputError(
+            f"{self.path}: is not valid {self.encoding_label} text ({exc.reason}); pass"
+            " --encoding with the file's encoding, or re-save it as UTF-8."
+        )
 
     def _csv_rows(self) -> Iterator[InputRow | BadRow]:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
@@ -326,8 +301,9 @@ class InputReader:
         with self._open_text() as fh:
             # The pure-Python loader exposes compose_node, which lets us build one row's
             # node at a time instead of the whole document.
-            loader = _TextLoader(fh)
+            loader: Any = None
             try:
+                loader = TextLoader(fh)  # reads and checks the first characters already
                 yield from self._yaml_stream(loader)
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark or exc.context_mark
@@ -344,7 +320,8 @@ class InputReader:
             except yaml.YAMLError as exc:
                 raise InputError(f"{self.path}: invalid YAML: {exc}.") from None
             finally:
-                loader.dispose()
+                if loader is not None:
+                    loader.dispose()
 
     def _yaml_stream(self, loader: Any) -> Iterator[InputRow | BadRow]:
         loader.get_event()  # StreamStart
@@ -383,10 +360,10 @@ class InputReader:
             line = loader.peek_event().start_mark.line + 1
             try:
                 node = loader.compose_node(None, None)
-            except _TooDeep:
-                _skip_open(loader, _MAX_YAML_DEPTH)
+            except TooDeep:
+                skip_open(loader, MAX_DEPTH)
                 loader.anchors = {}
-                yield BadRow(self.source, row_number, line, _TOO_NESTED)
+                yield BadRow(self.source, row_number, line, TOO_NESTED)
                 continue
             loader.anchors = {}  # aliases across rows would keep every row alive
             value = loader.construct_document(node)
