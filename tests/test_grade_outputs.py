@@ -139,3 +139,20 @@ def test_report_dir_that_is_a_file_is_one_line(setup: dict[str, Path]) -> None:
     message = _refused(result, blocker)
     assert "--report-dir" in message
     assert not (setup["dir"] / "r.jsonl").exists()
+
+
+def test_history_export_never_replaces_a_database(tmp_path: Path) -> None:
+    from interviewer.errors import HistoryError
+    from interviewer.history.export import write_export
+
+    target = _history_db(tmp_path / "history.db")
+    before = target.read_bytes()
+    with pytest.raises(HistoryError) as caught:
+        write_export("# Interview history\n", target)
+    assert str(target) in str(caught.value)
+    assert "--out" in str(caught.value)
+    assert target.read_bytes() == before
+    plain = tmp_path / "old.md"
+    plain.write_text("an earlier export\n", encoding="utf-8")
+    write_export("# Interview history\n", plain)
+    assert plain.read_text(encoding="utf-8") == "# Interview history\n"

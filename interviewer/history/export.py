@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 FORMATS: tuple[str, ...] = ("md", "jsonl", "html")
 # File suffixes that name a format by another word.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 _SUFFIX_FORMATS = {"markdown": "md", "htm": "html", "json": "jsonl"}
 
 
@@ -108,7 +109,21 @@ def render_export(data: ExportData, fmt: str) -> str:
 
 
 def write_export(text: str, path: Path) -> Path:
-    """Write an export atomically (a partial file never replaces a good one)."""
+    """Write an export atomically (a partial file never replaces a good one).
+
+    An export may replace an earlier export or any text file, but never a database: a
+    mistyped --out naming the history itself must not wipe it.
+    """
+    try:
+        with path.open("rb") as fh:
+            is_database = fh.read(16) == _SQLITE_MAGIC
+    except OSError:
+        is_database = False  # missing (or unreadable: the write below reports that)
+    if is_database:
+        raise HistoryError(
+            f"{path}: is a database (perhaps the history itself), not an export; it is left"
+            " alone: choose another --out."
+        )
     try:
         write_atomic(path, text)
     except OSError as exc:
