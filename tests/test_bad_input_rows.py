@@ -124,3 +124,31 @@ def test_grade_lists_bad_rows_and_grades_the_rest(tmp_path: Path) -> None:
     assert len(read_results(out)) == 2
     errors = (tmp_path / "r.errors.csv").read_text(encoding="utf-8")
     assert errors.count(str(source)) == 3
+
+
+def test_yaml_flow_nesting_past_the_limit_is_scanned_as_one_token() -> None:
+    """YAML's scanner does work per open bracket for every token, so a row nested thousands
+    deep would take hours; past the depth limit the rest of the collection is one token."""
+    import yaml
+
+    from interviewer.batch.yaml_rows import MAX_DEPTH, TextLoader
+
+    nested = "[" * 2_000 + "]" * 2_000
+    tokens = list(yaml.scan(f"- {{answer: {nested}}}\n", Loader=TextLoader))
+    assert len(tokens) < 2 * MAX_DEPTH + 20
+
+
+def test_yaml_row_nested_100k_deep_is_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    quoted = '"a ] quoted [ \\" text"'
+    path.write_text(
+        f"- {{question_id: q1, answer: {'[' * 100_000}{quoted}{']' * 100_000}}}\n"
+        "- {question_id: q2, answer: 'after it'}\n",
+        encoding="utf-8",
+    )
+    items = read(path)
+    assert [type(i).__name__ for i in items] == ["BadRow", "InputRow"]
+    assert isinstance(items[0], BadRow)
+    assert "nested" in items[0].reason
+    assert isinstance(items[1], InputRow)
+    assert items[1].answer == "after it"

@@ -28,6 +28,42 @@ class TextLoader(yaml.SafeLoader):
 
     _depth = 0
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level < MAX_DEPTH:
+            super().fetch_flow_collection_start(TokenClass)
+            return
+        # PyYAML's scanner revisits every open bracket for each token (quadratic in the
+        # depth): past the limit, the rest of this collection is read as one scalar, in
+        # linear time. The composer refuses the row at the same depth anyway.
+        self.save_possible_simple_key()
+        self.allow_simple_key = False
+        start = self.get_mark()
+        self._skip_collection()
+        self.tokens.append(yaml.ScalarToken(TOO_NESTED, True, start, self.get_mark()))
+
+    def _skip_collection(self) -> None:
+        """Move past one flow collection (with quoted text inside it) or to the end."""
+        depth, previous = 0, " "
+        while (char := self.peek()) != "\0":
+            self.forward()
+            if char in "[{":
+                depth += 1
+            elif char in "]}":
+                depth -= 1
+                if depth == 0:
+                    return
+            elif char in "\"'" and previous in "[{,: \t\r\n":  # not the ' in "it's"
+                self._skip_quoted(char)
+            previous = char
+
+    def _skip_quoted(self, quote: str) -> None:
+        while (char := self.peek()) != "\0":
+            self.forward()
+            if char == "\\" and quote == '"':
+                self.forward()
+            elif char == quote:
+                return
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self._depth >= MAX_DEPTH:
             raise TooDeep
