@@ -136,3 +136,15 @@ def test_lone_surrogate_in_a_reply_is_replaced_not_fatal(
     records = read_results(out)
     assert len(records) == 2
     assert all("\ufffd" in r["outcome"]["raw_reply"] for r in records)
+
+
+@pytest.mark.parametrize("kind", ["html", "array", "deep"])
+def test_endpoints_check_reports_a_broken_reply_in_one_line(
+    isolated_home: Path, chat_server: ChatServer, kind: str
+) -> None:
+    chat_server.handler = lambda request: not_a_completion(kind)
+    args = ["endpoints", "check", "--base-url", chat_server.url, "--model", "test-model"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.output
+    assert "not a chat completion" in " ".join(result.output.split())
