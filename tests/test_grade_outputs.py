@@ -156,3 +156,16 @@ def test_history_export_never_replaces_a_database(tmp_path: Path) -> None:
     plain.write_text("an earlier export\n", encoding="utf-8")
     write_export("# Interview history\n", plain)
     assert plain.read_text(encoding="utf-8") == "# Interview history\n"
+
+
+def test_eval_out_that_is_not_a_results_file_is_refused_untouched(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    sample = REPO / "tests" / "data" / "offline" / "saf-en-sample.jsonl"
+    out = _history_db(tmp_path / "history.db")
+    before = out.read_bytes()
+    result = runner.invoke(app, ["eval", str(sample), "--grader", "offline", "--out", str(out),
+                                 "--bootstrap", "0"])  # fmt: skip
+    message = _refused(result, out)
+    assert "not a results file" in message
+    assert out.read_bytes() == before
