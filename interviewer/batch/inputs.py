@@ -27,6 +27,7 @@ import csv
 import io
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -61,6 +62,30 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+class _Lines:
+    """The text lines a csv.reader reads, counted, with the current record's kept so that
+    they can be pushed back and read again (after a quote that was never closed)."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._fh = fh
+        self._pending: deque[str] = deque()
+        self.taken: list[str] = []
+        self.number = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._pending.popleft() if self._pending else next(self._fh)
+        self.taken.append(line)
+        self.number += 1
+        return line
+
+    def push_back(self, lines: list[str]) -> None:
+        self._pending.extendleft(reversed(lines))
+        self.number -= len(lines)
 
 
 class InputReader:
@@ -224,11 +249,13 @@ class InputReader:
         width = len(self._header)
         index = {name: i for i, name in enumerate(self._header)}
         with self._open_text() as fh:
-            reader = csv.reader(fh, delimiter=self._delimiter)
+            lines = _Lines(fh)
+            reader = csv.reader(lines, delimiter=self._delimiter)
             header_seen = False
             row_number = 0
             while True:
-                start = reader.line_num + 1
+                start = lines.number + 1
+                lines.taken.clear()
                 try:
                     record = next(reader)
                 except StopIteration:
@@ -244,6 +271,21 @@ class InputReader:
                 if not any(field.strip() for field in record):
                     continue  # blank lines and all-empty spreadsheet rows are not rows
                 row_number += 1
+                runaway = runaway_field(record, width, self._delimiter)
+                if runaway is not None:
+                    end = lines.number
+                    # Read the lines the open quote swallowed again, as rows of their own.
+                    lines.push_back(lines.taken[1:])
+                    reader = csv.reader(lines, delimiter=self._delimiter)
+                    yield BadRow(
+                        self.source,
+                        row_number,
+                        start,
+                        f"{runaway} (to line {end}): is a quote here never closed? Close it,"
+                        ' or write a quote inside a field as ""; the lines after this one are'
+                        " read as rows again",
+                    )
+                    continue
                 if len(record) != width:
                     yield BadRow(
                         self.source,
@@ -251,17 +293,6 @@ class InputReader:
                         start,
                         f"has {len(record)} fields but the header has {width} (a stray"
                         " delimiter or an unquoted line break?)",
-                    )
-                    continue
-                runaway = runaway_field(record, width, self._delimiter)
-                if runaway is not None:
-                    yield BadRow(
-                        self.source,
-                        row_number,
-                        start,
-                        f"{runaway} (to line {reader.line_num}): is a quote here never"
-                        ' closed? Close it, or write a quote inside a field as ""; the rows'
-                        " it swallowed were not read",
                     )
                     continue
                 values: dict[str, object] = {name: record[i] for name, i in index.items()}
