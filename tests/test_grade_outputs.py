@@ -169,3 +169,14 @@ def test_eval_out_that_is_not_a_results_file_is_refused_untouched(tmp_path: Path
     message = _refused(result, out)
     assert "not a results file" in message
     assert out.read_bytes() == before
+
+
+def test_a_last_line_that_is_not_a_record_is_not_cut(setup: dict[str, Path]) -> None:
+    out = setup["dir"] / "results.jsonl"
+    assert _offline(setup, out).exit_code == 2
+    with out.open("ab") as fh:
+        fh.write(b"my notes, typed at the end without a newline")
+    before = out.read_bytes()
+    message = _refused(_offline(setup, out), out)
+    assert "last line" in message
+    assert out.read_bytes() == before

@@ -106,10 +106,23 @@ def load_results(path: Path, *, repair: bool) -> ResultsState:
         raise InputError(f"{path}: cannot read the results file ({exc.strerror}).") from None
     if size > good_end:
         state.torn_bytes = size - good_end
+        if repair and not _torn_record(path, good_end):
+            raise InputError(
+                f"{path}: the last line is not a result record cut short, so it is not cut"
+                " off; remove it by hand or choose another --out."
+            )
         if repair:
             with path.open("r+b") as fh:
                 fh.truncate(good_end)
     return state
+
+
+def _torn_record(path: Path, offset: int) -> bool:
+    """Whether the bytes from ``offset`` can be a result line cut short: a JSON object's
+    start (written text, a spreadsheet row or notes cannot)."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return fh.read(1) == b"{"
 
 
 class ResultsWriter:
