@@ -5,12 +5,13 @@ from __future__ import annotations
 from interviewer.batch.report_data import LEVELS, ReportData, excerpt, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
 from interviewer.grading.grade import format_score
+from interviewer.safe_text import markdown_text
 
 
 def _md(text: object) -> str:
     """Text safe inside a Markdown table cell."""
     flat = " ".join(str(text).split())
-    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return markdown_text(flat.replace("\\", "\\\\").replace("|", "\\|"))
 
 
 def render_markdown(data: ReportData) -> str:
