@@ -26,6 +26,7 @@ UNGRADED_TEXT = {
     "truncated": "the grader's reply was cut off (token limit)",
     "refused": "the grader refused to grade",
     "invalid": "the grader's reply did not fit the grade format",
+    "no_reference": "this follow-up has nothing to grade against",
 }
 
 
