@@ -26,9 +26,10 @@ from interviewer.grading.grade import Grade, hinted_points
 FollowUpSource = Literal["bank", "grader"]
 # Gaps in the order they are probed: what the answer missed or got wrong, then half-said.
 GAP_RANK = {"missing": 0, "contradicted": 0, "partial": 1}
-# A key point is matched by a follow-up's wording when at least this share of its content
-# (by unit weight, words the question itself uses left out) occurs in the follow-up.
+# A key point is matched by a follow-up's wording when they share this much content (by unit
+# weight, words the question itself uses left out): see `matched_points`.
 MATCH_SHARE = 0.5
+MIN_SHARED = 2.0
 UNIGRAM_WEIGHT = 0.3
 
 
@@ -63,15 +64,21 @@ def _weights(text: str, ignore: set[str]) -> dict[str, float]:
 
 
 def matched_points(text: str, points: Sequence[str], question: str = "") -> tuple[int, ...]:
-    """The key points (1-based) whose content a follow-up's wording shares (CJK-aware)."""
+    """The key points (1-based) whose content a follow-up's wording shares (CJK-aware).
+
+    A point matches when the content both share is at least ``MATCH_SHARE`` of the shorter
+    of the two (a follow-up is usually shorter than the point it asks about) and at least
+    ``MIN_SHARED`` units, so that one common word is not enough.
+    """
     echo = set(tx.tokenise(question))
-    asked = set(_weights(text, echo))
+    asked = _weights(text, echo)
+    asked_total = sum(asked.values())
     found = []
     for index, point in enumerate(points, 1):
         weights = _weights(point, echo)
-        total = sum(weights.values())
+        shorter = min(sum(weights.values()), asked_total)
         shared = sum(w for u, w in weights.items() if u in asked)
-        if total > 0 and shared / total >= MATCH_SHARE:
+        if shorter > 0 and shared >= MIN_SHARED and shared / shorter >= MATCH_SHARE:
             found.append(index)
     return tuple(found)
 

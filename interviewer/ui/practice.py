@@ -197,7 +197,12 @@ def _score_cell(exchange: Exchange) -> Text:
     if not exchange.graded:
         return Text("ungraded", style="ungraded")
     score = exchange.final_score if exchange.final_score is not None else 0.0
-    return Text(f"{score:g}", style=_score_style(score))
+    cell = Text(f"{score:g}", style=_score_style(score))
+    before = exchange.score_before_follow_ups
+    if before is not None:
+        # Credit for key points recovered on a follow-up (docs/grading.md).
+        cell = Text.assemble((f"{before:g}", _score_style(before)), " → ", cell)
+    return cell
 
 
 def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
