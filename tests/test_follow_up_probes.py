@@ -14,8 +14,21 @@ from interviewer.bank.library import CuratedFollowUp, Question, load_bank_file
 from interviewer.bank.rubric import DEFAULT_CRITERIA, compute_score, probed_credit
 from interviewer.cli import app
 from interviewer.errors import BankError
-from interviewer.grading.grade import CriterionResult, Grade, KeyPointResult
+from interviewer.grading.grade import (
+    CriterionReply,
+    CriterionResult,
+    Grade,
+    GradeReply,
+    GraderInfo,
+    KeyPointReply,
+    KeyPointResult,
+    Outcome,
+    build_grade,
+)
+from interviewer.history.regrade import regrade, select_attempts
 from interviewer.history.scheduling import rating_for_score
+from interviewer.history.store import HistoryStore
+from interviewer.session.driver import Session
 from interviewer.session.follow_ups import (
     FollowUp,
     choose,
@@ -297,3 +310,57 @@ def test_a_follow_up_with_nothing_to_grade_against_stays_ungraded(
     attempts = rows(isolated_home, "SELECT * FROM attempts ORDER BY id")
     assert attempts[1]["answer"] == "Handshake latency and certificate expiry."
     assert grades[0]["final_score"] == grades[0]["score"]
+
+
+# --------------------------------------------------------------------------- driver and regrade
+
+
+class KeywordGrader:
+    """Covers a key point when the answer contains its text; fixed levels otherwise."""
+
+    info = GraderInfo(kind="offline")
+
+    def grade(self, question: Question, answer: str) -> Outcome:
+        points = question.key_points
+        reply = GradeReply(
+            key_points=[
+                KeyPointReply(index=i, quote=p, status="covered")
+                if p in answer
+                else KeyPointReply(index=i, status="missing")
+                for i, p in enumerate(points, 1)
+            ],
+            criteria=[
+                CriterionReply(criterion=c.id, score=3 if c.id == "correctness" else 2)
+                for c in question.criteria
+            ],
+            feedback="ok",
+            follow_ups=["What else?"],
+        )
+        return Outcome(grade=build_grade(reply, question, points, answer), info=self.info)
+
+
+def test_regrade_keeps_the_credit_a_follow_up_earned(tmp_path):
+    q = question(follow_ups=[{"question": "Where does the key come from?", "probes": [2]}])
+    kp1, kp2, _ = q.key_points
+    grader = KeywordGrader()
+    with HistoryStore(tmp_path / "history.db") as store:
+        session = Session(store, grader)
+        answer = session.answer(q, f"I know that {kp1}.")
+        before = answer.final_score
+        (follow_up,) = session.follow_ups_for(answer)
+        assert follow_up.probes == (2,)
+        reply = session.answer_follow_up(answer, follow_up, f"Well, {kp2}.")
+        session.finish()
+        assert reply.question.key_points == [kp2]
+        assert answer.score_before_follow_ups == before
+        assert answer.final_score is not None
+        assert before is not None
+        assert answer.final_score > before
+        raised = answer.final_score
+        assert answer.attempt_id is not None
+        assert store.attempt(answer.attempt_id).grades[-1].final_score == raised
+        for attempt in select_attempts(store, include_graded=True):
+            regrade(store, grader, [attempt], library=None, hint_penalty=0.0)
+            # whichever is regraded, the answer's final score keeps the probe's credit
+            assert store.attempt(answer.attempt_id).grades[-1].final_score == raised
+        assert store.review_states()[0].last_rating == rating_for_score(raised)
