@@ -38,6 +38,7 @@ from interviewer.session.follow_ups import (
     probe_question,
     recovered,
 )
+from interviewer.ui.cells import score_text
 from tests.chat_server import ChatServer, grade_reply
 
 runner = CliRunner()
@@ -284,6 +285,9 @@ def test_a_point_recovered_on_the_probe_raises_the_final_score(
     assert grades[1]["final_score"] == grades[1]["score"]  # the probe's own grade is as before
     review = rows(isolated_home, "SELECT * FROM reviews")[0]
     assert review["last_rating"] == rating_for_score(62.5) != rating_for_score(55.0)
+    shown = runner.invoke(app, ["history", "show", str(grades[0]["attempt_id"])])
+    assert shown.exit_code == 0, shown.output
+    assert f"55 → {score_text(62.5)} after follow-ups" in shown.output
 
 
 def test_a_follow_up_with_nothing_to_grade_against_stays_ungraded(
