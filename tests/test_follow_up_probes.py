@@ -274,7 +274,8 @@ def test_a_point_recovered_on_the_probe_raises_the_final_score(
     result = practice(chat_server, tmp_path, script)
     assert result.exit_code == 0, result.output
     assert "Where does the session key itself come from?" in result.output
-    assert "55 → 62.5" in result.output
+    assert "55 → 62.5" in result.output  # in the summary
+    assert "A key point recovered here raises the question's score: 55 → 62.5" in result.output
     # the probe was graded on kp2 only
     probe_prompt = chat_server.chat_requests[-1].prompt_text
     assert "derives the session key" in probe_prompt
@@ -308,6 +309,7 @@ def test_a_follow_up_with_nothing_to_grade_against_stays_ungraded(
     assert result.exit_code == 0, result.output
     assert "What would you monitor in production?" in result.output
     assert "nothing to grade against" in result.output
+    assert "recovered here" not in result.output
     assert len(chat_server.chat_requests) == 1  # the follow-up was never sent to the grader
     grades = rows(isolated_home, "SELECT * FROM grades ORDER BY id")
     assert [(g["graded"], g["ungraded_reason"]) for g in grades] == [(1, None), (0, "no_reference")]

@@ -44,6 +44,8 @@ class Exchange:
     follow_ups: list[Exchange] = field(default_factory=list)
     # The final score before a follow-up recovered a key point (None: no probe credit).
     score_before_follow_ups: float | None = None
+    # On a follow-up: the question's final score before and after the key points it recovered.
+    raised_parent: tuple[float, float] | None = None
 
     @property
     def graded(self) -> bool:
@@ -235,6 +237,7 @@ class Session:
             return
         if parent.score_before_follow_ups is None:
             parent.score_before_follow_ups = parent.final_score
+        parent.follow_ups[-1].raised_parent = (parent.final_score, final)
         parent.final_score = final
         self.store.record_probe_credit(parent.attempt_id, final)
 

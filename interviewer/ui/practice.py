@@ -158,6 +158,12 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
     render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)
+    if exchange.raised_parent is not None:
+        before, after = exchange.raised_parent
+        console.print(
+            f"[muted]A key point recovered here raises the question's score:[/muted]"
+            f" {before:g} → [{_score_style(after)}]{after:g}[/]"
+        )
     if outcome.info.kind == "llm":
         render_usage(outcome)
     if len(outcome.samples) > 1:
