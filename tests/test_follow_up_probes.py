@@ -223,6 +223,28 @@ def test_a_probe_beyond_the_key_points_names_its_line(tmp_path):
         load_bank_file(path)
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("probes: [0]", r":16: question 'probe-tls', field 'follow_ups\.0\.probes'.*start at 1"),
+        ("probe: [2]", r":16: question 'probe-tls', field 'follow_ups\.0\.probe'.*not permitted"),
+        ("probes: [two]", r":16: .*field 'follow_ups\.0\.probes\.0'.*valid integer"),
+    ],
+)
+def test_a_broken_follow_up_mapping_is_reported_by_its_own_field(tmp_path, entry, message):
+    path = tmp_path / "probes.yaml"
+    path.write_text(BANK.replace("probes: [2]", entry), encoding="utf-8")
+    with pytest.raises(BankError, match=message):
+        load_bank_file(path)
+
+
+def test_a_question_with_probing_follow_ups_survives_its_stored_snapshot(tmp_path):
+    path = tmp_path / "probes.yaml"
+    path.write_text(BANK, encoding="utf-8")
+    q = load_bank_file(path).questions[0]
+    assert Question.model_validate_json(q.model_dump_json()) == q
+
+
 def test_old_bank_files_load_unchanged_and_follow_ups_stay_out_of_the_sha():
     bank = load_bank_file(DATA_BANK / "tiny.yaml")
     closure = next(q for q in bank.questions if q.id == "tiny-closure")

@@ -15,13 +15,15 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -91,6 +93,19 @@ class CuratedFollowUp(BaseModel):
         return _clean_list(values)
 
 
+def _follow_up_kind(value: object) -> str:
+    return "mapping" if isinstance(value, dict | CuratedFollowUp) else "text"
+
+
+# Tagged so that a broken mapping is reported by its own fields, not as "not a string".
+FollowUpEntry = Annotated[
+    Annotated[str, Tag("text")] | Annotated[CuratedFollowUp, Tag("mapping")],
+    Discriminator(_follow_up_kind),
+]
+# Union tags pydantic puts in an error location; they are not YAML keys.
+_UNION_TAGS = frozenset({"text", "mapping"})
+
+
 class Question(BaseModel):
     """One interview question with its reference answer and key points."""
 
@@ -104,7 +119,7 @@ class Question(BaseModel):
     difficulty: Difficulty = "medium"
     tags: list[str] = Field(default_factory=list)
     # A plain string, or a follow-up that names the key points it probes.
-    follow_ups: list[str | CuratedFollowUp] = Field(default_factory=list)
+    follow_ups: list[FollowUpEntry] = Field(default_factory=list)
     reference_notes: str = ""
     rubric: list[Criterion] | None = None
     # Filled in from the bank header, not written per question.
@@ -125,7 +140,7 @@ class Question(BaseModel):
 
     @field_validator("follow_ups")
     @classmethod
-    def _follow_ups(cls, values: list[str | CuratedFollowUp]) -> list[str | CuratedFollowUp]:
+    def _follow_ups(cls, values: list[FollowUpEntry]) -> list[FollowUpEntry]:
         for value in values:
             if isinstance(value, str) and not value.strip():
                 raise ValueError("entries must not be empty")
@@ -342,7 +357,7 @@ def load_bank_file(path: Path) -> Bank:
 
     def fail(exc: ValidationError, base: tuple[int | str, ...] = ()) -> BankError:
         err = exc.errors()[0]
-        loc = base + tuple(err["loc"])
+        loc = base + tuple(p for p in err["loc"] if p not in _UNION_TAGS)
         node = _node_at(root, loc)
         line = node.start_mark.line + 1 if node is not None else 1
         return BankError(f"{path}:{line}: {_describe(loc, raw)}: {err['msg']}.")
