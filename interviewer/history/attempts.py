@@ -192,8 +192,9 @@ class AttemptQueries(Database):
     ) -> int:
         """Add a grade row (graded or ungraded) to an attempt; return the grade id.
 
-        ``final_score`` is the score with hints counted. ``session_id`` names the session
-        that produced the grade (a regrade session); it defaults to the attempt's own.
+        ``final_score`` is the score with hints (and recovered key points) counted.
+        ``session_id`` names the session that produced the grade (a regrade session); it
+        defaults to the attempt's own.
         ``question_sha`` records which version of the question was graded against (default:
         the one the attempt was asked with). Only a successful grade of a main answer in a
         practice or mock session updates the question's review schedule.
