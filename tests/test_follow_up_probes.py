@@ -132,6 +132,18 @@ def test_a_grader_follow_up_on_the_gap_beats_a_curated_one_on_nothing():
     assert choose(q, grade(["covered"] * 3, ["Anything else?"], q), 1)[0].source == "bank"
 
 
+def test_a_bank_follow_up_the_grader_offers_again_is_aimed_at_the_gaps():
+    monitor = "What would you monitor in production?"
+    q = question(follow_ups=[monitor])
+    g = grade(["covered", "missing", "partial"], [monitor], q)
+    (chosen,) = choose(q, g, 1)
+    assert (chosen.text, chosen.source) == (monitor, "bank")
+    assert chosen.probes == (2, 3)  # the grader wrote it for the gaps
+    probe = probe_question(q, chosen, q.key_points, 1)
+    assert probe is not None
+    assert probe.key_points == q.key_points[1:]
+
+
 def test_plain_strings_probe_the_key_points_their_wording_matches():
     points = question().key_points
     assert matched_points("Where does the Diffie-Hellman exchange come in?", points) == (2,)

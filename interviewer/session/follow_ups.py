@@ -15,7 +15,7 @@ which key points a follow-up recovered (docs/grading.md, "Follow-ups").
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from interviewer import text as tx
@@ -122,12 +122,21 @@ def choose(question: Question, grade: Grade, limit: int) -> list[FollowUp]:
     when it has none.
     """
     pool: list[tuple[int, FollowUp]] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for position, candidate in enumerate(candidates(question, grade)):
         key = candidate.text.strip().lower()
-        if key and key not in seen:
-            seen.add(key)
+        if not key:
+            continue
+        if key not in seen:
+            seen[key] = len(pool)
             pool.append((position, candidate))
+            continue
+        # The grader re-offered a bank follow-up for the answer's gaps: the bank's entry is
+        # kept, aimed where the grader aimed it when it names nothing itself.
+        first_position, first = pool[seen[key]]
+        if not first.probes and candidate.probes:
+            aimed = replace(first, probes=candidate.probes, specific=candidate.specific)
+            pool[seen[key]] = (first_position, aimed)
     rank = {index: r for r, index in enumerate(gaps(grade))}
     any_gaps = bool(rank)
     chosen: list[FollowUp] = []
