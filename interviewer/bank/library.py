@@ -15,10 +15,19 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from interviewer.bank.rubric import DEFAULT_CRITERIA, Criterion
 from interviewer.bank.selection import DIFFICULTIES as DIFFICULTIES  # re-exported
@@ -45,6 +54,58 @@ def _clean_list(values: list[str]) -> list[str]:
     return cleaned
 
 
+class CuratedFollowUp(BaseModel):
+    """A follow-up written in the bank that names what it probes.
+
+    ``probes`` are 1-based numbers of the question's key points; ``reference`` and
+    ``key_points`` are the follow-up's own material, for what it asks beyond them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1)
+    probes: list[int] = Field(default_factory=list)
+    reference: str = ""
+    key_points: list[str] = Field(default_factory=list, max_length=12)
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("reference")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("probes")
+    @classmethod
+    def _positive(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError("key point numbers start at 1")
+        return list(dict.fromkeys(values))
+
+    @field_validator("key_points")
+    @classmethod
+    def _entries(cls, values: list[str]) -> list[str]:
+        return _clean_list(values)
+
+
+def _follow_up_kind(value: object) -> str:
+    return "mapping" if isinstance(value, dict | CuratedFollowUp) else "text"
+
+
+# Tagged so that a broken mapping is reported by its own fields, not as "not a string".
+FollowUpEntry = Annotated[
+    Annotated[str, Tag("text")] | Annotated[CuratedFollowUp, Tag("mapping")],
+    Discriminator(_follow_up_kind),
+]
+# Union tags pydantic puts in an error location; they are not YAML keys.
+_UNION_TAGS = frozenset({"text", "mapping"})
+
+
 class Question(BaseModel):
     """One interview question with its reference answer and key points."""
 
@@ -57,7 +118,8 @@ class Question(BaseModel):
     topic: str = "general"
     difficulty: Difficulty = "medium"
     tags: list[str] = Field(default_factory=list)
-    follow_ups: list[str] = Field(default_factory=list)
+    # A plain string, or a follow-up that names the key points it probes.
+    follow_ups: list[FollowUpEntry] = Field(default_factory=list)
     reference_notes: str = ""
     rubric: list[Criterion] | None = None
     # Filled in from the bank header, not written per question.
@@ -71,10 +133,41 @@ class Question(BaseModel):
             raise ValueError("must not be blank")
         return value.strip()
 
-    @field_validator("key_points", "tags", "follow_ups")
+    @field_validator("key_points", "tags")
     @classmethod
     def _entries(cls, values: list[str]) -> list[str]:
         return _clean_list(values)
+
+    @field_validator("follow_ups")
+    @classmethod
+    def _follow_ups(cls, values: list[FollowUpEntry]) -> list[FollowUpEntry]:
+        for value in values:
+            if isinstance(value, str) and not value.strip():
+                raise ValueError("entries must not be empty")
+        return [v.strip() if isinstance(v, str) else v for v in values]
+
+    @model_validator(mode="after")
+    def _probes_exist(self) -> Question:
+        for number, entry in enumerate(self.follow_ups, 1):
+            if isinstance(entry, str) or not entry.probes:
+                continue
+            if not self.key_points:
+                raise ValueError(
+                    f"follow-up {number} names probes, but the question has no key_points"
+                    " to number; add key_points or drop probes"
+                )
+            beyond = [p for p in entry.probes if p > len(self.key_points)]
+            if beyond:
+                raise ValueError(
+                    f"follow-up {number} probes key point {beyond[0]}, but the question has"
+                    f" {len(self.key_points)}"
+                )
+        return self
+
+    @property
+    def follow_up_texts(self) -> list[str]:
+        """The follow-up questions as asked, plain or curated alike."""
+        return [f if isinstance(f, str) else f.question for f in self.follow_ups]
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:
@@ -94,7 +187,12 @@ class Question(BaseModel):
 
     @property
     def sha(self) -> str:
-        """A hash of everything that determines how an answer to this question is graded."""
+        """A hash of everything that determines how an answer to this question is graded.
+
+        Follow-ups are left out: they never change how the answer itself is graded. A
+        follow-up answer is graded against its own question (`session.follow_ups`), whose sha
+        covers what the follow-up is graded on.
+        """
         payload = {
             "question": self.question,
             "reference": self.reference,
@@ -294,7 +392,7 @@ def load_bank_file(path: Path) -> Bank:
 
     def fail(exc: ValidationError, base: tuple[int | str, ...] = ()) -> BankError:
         err = exc.errors()[0]
-        loc = base + tuple(err["loc"])
+        loc = base + tuple(p for p in err["loc"] if p not in _UNION_TAGS)
         node = _node_at(root, loc)
         line = node.start_mark.line + 1 if node is not None else 1
         return BankError(f"{path}:{line}: {_describe(loc, raw)}: {err['msg']}.")

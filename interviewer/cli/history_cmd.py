@@ -202,8 +202,8 @@ def stats(
 
     Tries, graded/ungraded/skipped counts, mean, best and trend (later half minus earlier
     half) of the main answers of practice and mock sessions. Scores are final scores
-    (with hints counted); ungraded answers are never averaged. `--json` prints the same
-    numbers for scripts.
+    (with hints and follow-ups counted); ungraded answers are never averaged. `--json`
+    prints the same numbers for scripts.
     """
     from interviewer.history.stats import compute_stats
     from interviewer.history.store import HistoryStore

@@ -15,7 +15,7 @@ so grades stored by older versions still load.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,7 +48,7 @@ KEY_POINT_MARKS: dict[KeyPointStatus, str] = {
     "contradicted": "‼",
 }
 UngradedReason = Literal[
-    "endpoint_error", "unparseable", "truncated", "refused", "invalid", "language"
+    "endpoint_error", "unparseable", "truncated", "refused", "invalid", "language", "no_reference"
 ]
 GraderKind = Literal["offline", "llm"]
 
@@ -137,16 +137,20 @@ class Grade(BaseModel):
     def count(self, status: str) -> int:
         return sum(1 for kp in self.key_points if kp.status == status)
 
-    def final_score(self, hinted: Collection[int] = ()) -> float:
+    def final_score(
+        self, hinted: Collection[int] = (), probed: Mapping[int, str] | None = None
+    ) -> float:
         """The score with the key points in ``hinted`` (1-based) shown to the candidate as hints:
-        each of them earns at most partial credit (docs/grading.md)."""
-        if not hinted:
+        each of them earns at most partial credit; and with ``probed`` (key point number to its
+        best verdict on a follow-up) earning the discounted probe credit (docs/grading.md)."""
+        if not hinted and not probed:
             return self.score
         return weighted_score(
             {c.criterion: c.score for c in self.criteria},
             {c.criterion: c.weight for c in self.criteria},
             key_points=[kp.status for kp in self.key_points],
             hinted=hinted,
+            probed=probed,
         )
 
 

@@ -4,8 +4,10 @@ An answer is committed before it is graded (``record_answer``) and its grade aft
 (``record_outcome``), so nothing the candidate typed is lost to a crash or a failing
 endpoint. Grades are never overwritten: a regrade adds a row with the grader's provenance
 (kind, model, endpoint, prompt version, settings without secrets, raw reply, tokens,
-duration). The question as asked is snapshotted by its sha in ``question_versions``, so an
-attempt can be shown, exported and re-graded after its question changed or left the bank.
+duration); only its final score changes, when a follow-up recovers a key point
+(``record_probe_credit``). The question as asked is snapshotted by its sha in
+``question_versions``, so an attempt can be shown, exported and re-graded after its question
+changed or left the bank.
 """
 
 from __future__ import annotations
@@ -192,8 +194,9 @@ class AttemptQueries(Database):
     ) -> int:
         """Add a grade row (graded or ungraded) to an attempt; return the grade id.
 
-        ``final_score`` is the score with hints counted. ``session_id`` names the session
-        that produced the grade (a regrade session); it defaults to the attempt's own.
+        ``final_score`` is the score with hints (and recovered key points) counted.
+        ``session_id`` names the session that produced the grade (a regrade session); it
+        defaults to the attempt's own.
         ``question_sha`` records which version of the question was graded against (default:
         the one the attempt was asked with). Only a successful grade of a main answer in a
         practice or mock session updates the question's review schedule.
@@ -263,6 +266,28 @@ class AttemptQueries(Database):
             if row["kind"] == "answer" and row["mode"] in PERSONAL_MODES:
                 refresh_review(conn, row["question_id"], zone=self._zone, now=self._now())
         return grade_id
+
+    def record_probe_credit(self, attempt_id: int, final_score: float) -> None:
+        """Set the final score of an answer's latest successful grade to ``final_score``.
+
+        A follow-up recovered key points the answer missed (docs/grading.md): its verdicts are
+        unchanged, only the final score it counts with, so the review schedule is replayed.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT a.kind, a.question_id, s.mode,"
+                " (SELECT g.id FROM grades AS g WHERE g.attempt_id = a.id AND g.graded = 1"
+                "  AND g.grader != ? ORDER BY g.id DESC LIMIT 1) AS grade_id"
+                " FROM attempts a JOIN sessions s ON s.id = a.session_id WHERE a.id = ?",
+                (HUMAN, attempt_id),
+            ).fetchone()
+            if row is None or row["grade_id"] is None:
+                raise HistoryError(f"No graded attempt {attempt_id} in {self.path}.")
+            conn.execute(
+                "UPDATE grades SET final_score = ? WHERE id = ?", (final_score, row["grade_id"])
+            )
+            if row["kind"] == "answer" and row["mode"] in PERSONAL_MODES:
+                refresh_review(conn, row["question_id"], zone=self._zone, now=self._now())
 
     @staticmethod
     def _grade_values(outcome: Outcome, final_score: float | None) -> tuple[Any, ...]:

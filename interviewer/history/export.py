@@ -152,7 +152,8 @@ def _grade_summary(grade: GradeRecord) -> str:
     text = format_score(grade.score)
     final, raw = grade.final_score, grade.score
     if final is not None and raw is not None and round(final, 1) != round(raw, 1):
-        text += f" → {format_score(final)} after hints"
+        # Hints only lower a final score; a point recovered on a follow-up only raises it.
+        text += f" → {format_score(final)} {'after hints' if final < raw else 'after follow-ups'}"
     return text
 
 

@@ -110,7 +110,7 @@ class GradeRecord:
 
     @property
     def effective_score(self) -> float | None:
-        """The score that counts: with hints counted when those were applied."""
+        """The score that counts: with hints and key points recovered on follow-ups counted."""
         if not self.graded:
             return None
         return self.final_score if self.final_score is not None else self.score

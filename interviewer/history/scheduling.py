@@ -5,7 +5,7 @@ importing this module costs nothing at start-up).
 
 The rating rule (documented in the README; change it only with a migration of the meaning):
 
-    final score (with hints counted)     < 40 → Again   (forgotten)
+    final score (hints, follow-ups)      < 40 → Again   (forgotten)
                                          < 60 → Hard
                                          < 85 → Good
                                          else → Easy

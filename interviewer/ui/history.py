@@ -139,7 +139,9 @@ def _grade_panel(label: str, grade: GradeRecord) -> Panel:
         headline = Text(score_text(grade.score), style=f"bold {score_style(grade.score)}")
         final, raw = grade.final_score, grade.score
         if final is not None and raw is not None and round(final, 1) != round(raw, 1):
-            headline.append(f" → {score_text(final)} after hints", style="muted")
+            # Hints only lower a final score; a point recovered on a follow-up only raises it.
+            why = "after hints" if final < raw else "after follow-ups"
+            headline.append(f" → {score_text(final)} {why}", style="muted")
         parts.append(headline)
         if grade.note:
             parts.append(Text(grade.note))

@@ -30,6 +30,7 @@ UNGRADED_TEXT = {
     "refused": "the grader refused to grade",
     "invalid": "the grader's reply did not fit the grade format",
     "language": "the answer is in another language than the question",
+    "no_reference": "this follow-up has nothing to grade against",
 }
 
 
@@ -175,6 +176,12 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
     render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)
+    if exchange.raised_parent is not None:
+        before, after = exchange.raised_parent
+        console.print(
+            f"[muted]A key point recovered here raises the question's score:[/muted]"
+            f" {before:g} → [{_score_style(after)}]{after:g}[/]"
+        )
     if outcome.info.kind == "llm":
         render_usage(outcome)
     if len(outcome.samples) > 1:
@@ -214,7 +221,12 @@ def _score_cell(exchange: Exchange) -> Text:
     if not exchange.graded:
         return Text("ungraded", style="ungraded")
     score = exchange.final_score if exchange.final_score is not None else 0.0
-    return Text(score_text(score), style=_score_style(score))
+    cell = Text(score_text(score), style=_score_style(score))
+    before = exchange.score_before_follow_ups
+    if before is not None:
+        # Credit for key points recovered on a follow-up (docs/grading.md).
+        cell = Text.assemble((score_text(before), _score_style(before)), " → ", cell)
+    return cell
 
 
 def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
