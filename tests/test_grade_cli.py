@@ -90,12 +90,14 @@ def test_bad_rows_are_listed_and_exit_2(setup: dict[str, Path], tmp_path: Path) 
         report_dir,
     )
     assert result.exit_code == 2, result.output
-    assert "2 invalid row(s) skipped" in result.stderr
-    assert "bad.csv:3: row 2 (id r1): no answer" in result.stderr
+    assert "1 invalid row(s) skipped" in result.stderr
     assert "row 5 (id r4): unknown question id 'ghost'" in result.stderr
     errors = (report_dir / "results.errors.csv").read_text(encoding="utf-8").splitlines()
-    assert len(errors) == 3
-    assert len(read_results(setup["out"])) == 4
+    assert len(errors) == 2
+    results = read_results(setup["out"])
+    assert len(results) == 5
+    blank = next(r for r in results if r["row"] == 2)
+    assert (blank["graded"], blank["score"]) == (True, 0.0)
 
 
 def test_unreadable_input_fails_at_once(setup: dict[str, Path], tmp_path: Path) -> None:
@@ -233,7 +235,7 @@ def test_ungraded_rows_exit_2_until_retried(
 
 def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path], tmp_path: Path) -> None:
     rows = bank_rows(6)
-    rows[2]["answer"] = ""
+    rows[2]["question_id"] = "ghost"
     source = write_csv(tmp_path / "dry.csv", rows)
     result = grade(
         source,
@@ -250,7 +252,7 @@ def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path], tmp_pa
         "gpt-4o-mini",
     )
     assert result.exit_code == 2, result.output  # one invalid row
-    assert "row 3 (id r2): no answer" in result.stderr
+    assert "row 3 (id r2): unknown question id 'ghost'" in result.stderr
     assert "Dry run" in result.stdout
     assert "Prompt tokens" in result.stdout
     assert "Estimated cost (USD)" in result.stdout
