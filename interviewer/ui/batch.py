@@ -257,6 +257,8 @@ def render_summary(
             "Score over all graded rows",
             f"mean {report.mean or 0:.1f} · median {report.median or 0:.1f} (n={report.graded})",
         )
+    if report is not None and report.calibration is not None:
+        table.add_row("Anchors (hand-scored rows)", _anchors_line(report))
     console.print(table)
     if report is not None and report.questions:
         render_questions(report)
@@ -264,10 +266,27 @@ def render_summary(
     if files is not None:
         lines.append(f"Summary: {files.summary_csv}")
         lines.append(f"Report:  {files.html} (and {files.markdown.name})")
+        if report is not None and report.candidates:
+            lines.append(f"Gradebook: {files.gradebook}")
     if errors_file is not None and scan.bad:
         lines.append(f"Invalid rows: {errors_file}")
     for line in lines:
         console.print(line, markup=False, highlight=False)
+
+
+def _anchors_line(report: ReportData) -> str:
+    calibration = report.calibration
+    assert calibration is not None
+    text = f"{calibration.anchors} on {calibration.questions} question(s)"
+    agreement = calibration.agreement
+    if agreement is not None:
+        unit = agreement.scale or 1.0
+        text += (
+            f" · cross-validated error {agreement.mae * unit:.2f}"
+            f" (plain rescaling {agreement.plain_mae * unit:.2f})"
+            + (f" of {agreement.scale:g}" if agreement.scale else " of the scale")
+        )
+    return text
 
 
 def render_questions(report: ReportData, limit: int = 20) -> None:
