@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from interviewer.batch.report_data import LEVELS, ReportData, excerpt, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
 
@@ -33,16 +35,27 @@ def render_markdown(data: ReportData) -> str:
         lines.append(
             f"- {data.estimates} grades are offline estimates (key-point overlap, not a model)."
         )
+    lines += _md_anchors(data)
     lines += ["", "## Score distribution", ""]
     lines += _md_histogram(histogram(data.scores))
     lines += ["", "## Questions", ""]
-    lines += ["| Question | Rows | Graded | Mean | Median | Distribution (0→100) |"]
-    lines += ["|---|---:|---:|---:|---:|---|"]
+    scaled = data.scaled
+    head = "| Question | Rows | Graded | Mean (0–100) | Median |"
+    rule = "|---|---:|---:|---:|---:|"
+    if scaled:
+        head += " Mean on your scale | Anchors |"
+        rule += "---:|---:|"
+    lines += [head + " Distribution (0→100): rows per tenth |", rule + "---|"]
     for q in data.questions.values():
-        lines.append(
-            f"| **{_md(q.question_id)}** {_md(excerpt(q.text, 90))} | {q.rows} | {q.graded}"
-            f" | {_fmt(q.mean)} | {_fmt(q.median)} | `{_spark(q.histogram)}` |"
+        cells = (
+            f"| {_md_question(q.question_id, q.text)} | {q.rows} | {q.graded}"
+            f" | {_fmt(q.mean)} | {_fmt(q.median)} |"
         )
+        if scaled:
+            top = f" / {q.maximum:g}" if q.maximum is not None else ""
+            cells += f" {_fmt(q.scale_mean, 2)}{top} | {q.anchors} |"
+        counts = " ".join(str(n) for n in q.histogram)
+        lines.append(f"{cells} `{_spark(q.histogram)}` {counts} |")
     lines += ["", "## Criteria", ""]
     lines += [
         "| Criterion | Mean level (0–4) | " + " | ".join(f"L{i}" for i in range(LEVELS)) + " |"
@@ -83,8 +96,70 @@ def render_markdown(data: ReportData) -> str:
             )
     else:
         lines.append("No graded answer yet.")
+    lines += _md_candidates(data)
     lines.append("")
     return "\n".join(lines)
+
+
+def _md_question(question_id: str, text: str) -> str:
+    """A question as the teacher wrote it; a bank id first when it has one."""
+    words = _md(excerpt(text, 90))
+    if question_id.startswith("adhoc-"):
+        return words
+    return f"**{_md(question_id)}** {words}"
+
+
+def _md_anchors(data: ReportData) -> list[str]:
+    calibration = data.calibration
+    if calibration is None:
+        return []
+    line = (
+        f"- Anchors (hand-scored answers): {calibration.anchors} on {calibration.questions}"
+        " question(s); the other answers are put on your scale by a map fitted on them"
+    )
+    agreement = calibration.agreement
+    if agreement is None:
+        return [line + "."]
+    unit = agreement.scale or 1.0
+    of = f"points of {agreement.scale:g}" if agreement.scale else "of the scale (fraction)"
+    return [
+        line + ".",
+        f"- Agreement on anchors, cross-validated ({agreement.folds} folds: no anchor is"
+        f" scored by a map fitted on it): mean error {agreement.mae * unit:.2f} {of}"
+        f" (plain rescaling {agreement.plain_mae * unit:.2f}); Pearson r"
+        f" {_fmt(_nan(agreement.pearson), 2)} (plain {_fmt(_nan(agreement.plain_pearson), 2)})",
+    ]
+
+
+def _nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _md_candidates(data: ReportData) -> list[str]:
+    if not data.candidates:
+        return []
+    lines = ["", "## Candidates", ""]
+    for sheet in data.candidates.values():
+        total = sheet.total
+        summary = ""
+        if total is not None:
+            out_of = f" / {sheet.out_of:g}" if sheet.out_of is not None else ""
+            summary = f" — total {total:.2f}{out_of}"
+        lines += [f"### {_md(sheet.name)}{summary}", ""]
+        lines += ["| Question | Answer | Score | On your scale | Missed | Feedback |"]
+        lines += ["|---|---|---:|---:|---|---|"]
+        for a in sheet.answers.values():
+            scale = "–"
+            if a.on_scale is not None:
+                top = f" / {a.maximum:g}" if a.maximum is not None else ""
+                scale = f"{a.on_scale:.2f}{top}" + (" (hand-scored)" if a.anchor else "")
+            answer = _md(excerpt(a.answer, 200)) or "*(no answer)*"
+            lines.append(
+                f"| {_md(a.label)} | {answer} | {_fmt(a.score)} | {scale}"
+                f" | {_md('; '.join(a.missed))} | {_md(excerpt(a.feedback, 200))} |"
+            )
+        lines.append("")
+    return lines
 
 
 def _md_histogram(counts: list[int]) -> list[str]:
