@@ -81,9 +81,10 @@ def render_fit(calibration: Calibration | None) -> None:
     agreement = calibration.agreement
     if agreement is not None:
         unit = agreement.scale or 1.0
+        of = f" of {agreement.scale:g}" if agreement.scale else " of the scale"
         text += (
             f"; cross-validated error {agreement.mae * unit:.2f}"
-            f" (plain rescaling {agreement.plain_mae * unit:.2f})"
+            f" (plain rescaling {agreement.plain_mae * unit:.2f}){of}"
         )
     console.print(text + ".", markup=False, highlight=False)
 
