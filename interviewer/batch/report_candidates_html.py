@@ -24,16 +24,25 @@ def anchors_note(data: ReportData) -> list[str]:
     )
     agreement = calibration.agreement
     if agreement is not None:
-        unit = agreement.scale or 1.0
-        of = f"points of {agreement.scale:g}" if agreement.scale else "of the scale"
+        error, plain = (
+            _error(agreement.mae, agreement.scale),
+            _error(agreement.plain_mae, agreement.scale),
+        )
         r = "–" if math.isnan(agreement.pearson) else f"{agreement.pearson:.2f}"
         plain_r = "–" if math.isnan(agreement.plain_pearson) else f"{agreement.plain_pearson:.2f}"
         text += (
             f" Cross-validated on the anchors (no anchor scored by a map fitted on it): mean"
-            f" error {agreement.mae * unit:.2f} {_e(of)} against {agreement.plain_mae * unit:.2f}"
-            f" for plain rescaling; Pearson r {r} (plain {plain_r})."
+            f" error {_e(error)} against {_e(plain)} for plain rescaling; Pearson r {r}"
+            f" (plain {plain_r})."
         )
-    return [f'<p class="card">{text}</p>']
+    return [f'<p class="anchors">{text}</p>']
+
+
+def _error(fraction: float, scale: float | None) -> str:
+    """An error in points of a common scale, else in percent of each row's scale."""
+    if scale:
+        return f"{fraction * scale:.2f} points of {scale:g}"
+    return f"{fraction:.0%} of the scale"
 
 
 def candidate_sheets(data: ReportData) -> list[str]:

@@ -26,6 +26,7 @@ th{background:#f7f7f7}td.num,th.num{text-align:right;white-space:nowrap}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:-1px}
 .answer{color:#444;font-size:.88rem}
 .warn{background:#fff7e0;border:1px solid #f0d98c;padding:.5rem .8rem;border-radius:6px}
+.anchors{border:1px solid #cfe3f3;background:#f3f8fc;border-radius:6px;padding:.6rem 1rem}
 .sheet{border-top:2px solid #333;margin-top:2rem;padding-top:.5rem}
 .sheet h3{font-size:1.2rem}.hand{color:#27ae60;font-size:.8rem}
 @media print{.sheet{break-before:page;border-top:none}body{max-width:none}}

@@ -120,13 +120,16 @@ def _md_anchors(data: ReportData) -> list[str]:
     agreement = calibration.agreement
     if agreement is None:
         return [line + "."]
-    unit = agreement.scale or 1.0
-    of = f"points of {agreement.scale:g}" if agreement.scale else "of the scale (fraction)"
+    if agreement.scale:
+        error = f"{agreement.mae * agreement.scale:.2f} points of {agreement.scale:g}"
+        plain = f"{agreement.plain_mae * agreement.scale:.2f}"
+    else:
+        error, plain = f"{agreement.mae:.0%} of the scale", f"{agreement.plain_mae:.0%}"
     return [
         line + ".",
         f"- Agreement on anchors, cross-validated ({agreement.folds} folds: no anchor is"
-        f" scored by a map fitted on it): mean error {agreement.mae * unit:.2f} {of}"
-        f" (plain rescaling {agreement.plain_mae * unit:.2f}); Pearson r"
+        f" scored by a map fitted on it): mean error {error}"
+        f" (plain rescaling {plain}); Pearson r"
         f" {_fmt(_nan(agreement.pearson), 2)} (plain {_fmt(_nan(agreement.plain_pearson), 2)})",
     ]
 
