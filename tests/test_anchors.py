@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from interviewer.batch.anchor_store import (
+    RowScale,
+    anchors_path,
+    append_review_anchor,
+    calibration_path,
+    fit_run,
+    load_calibration,
+    read_review_anchors,
+)
 from interviewer.batch.anchors import (
     SHRINK,
     Calibration,
@@ -14,6 +24,7 @@ from interviewer.batch.anchors import (
     cross_validate,
     fit_anchors,
 )
+from interviewer.errors import InputError
 
 
 def _anchor(key: str, group: str, score: float, human: float, maximum: float = 5) -> Point:
@@ -97,3 +108,51 @@ def test_calibration_round_trips_through_json() -> None:
     assert calibration.agreement is not None
     assert again.agreement.mae == pytest.approx(calibration.agreement.mae, abs=1e-4)
     assert again.agreement.anchors == 12
+
+
+# --------------------------------------------------------------------------- the stored files
+
+
+def test_review_anchors_latest_wins_and_a_torn_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "r.anchors.jsonl"
+    append_review_anchor(path, "k1", 2.0, 5.0)
+    append_review_anchor(path, "k1", 3.0, 5.0)
+    append_review_anchor(path, "k2", 1.0, 10.0)
+    with path.open("ab") as fh:
+        fh.write(b'{"key": "k3", "human_')  # a writer killed mid-line
+    found = read_review_anchors(path)
+    assert found == {"k1": RowScale(3.0, 5.0), "k2": RowScale(1.0, 10.0)}
+
+
+def test_a_bad_review_anchor_line_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.anchors.jsonl"
+    append_review_anchor(path, "k1", 2.0, 5.0)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"key": "k2", "human_score": 9, "max_score": 5}\n')
+    with pytest.raises(InputError, match=r"r\.anchors\.jsonl:2: human_score 9 is outside 0\.\.5"):
+        read_review_anchors(path)
+
+
+def test_fit_run_stores_the_map_and_reviewed_scores_win(tmp_path: Path) -> None:
+    results = tmp_path / "run.jsonl"
+    graded = [(f"k{i}", "q", 10.0 * i) for i in range(11)]
+    scales = {f"k{i}": RowScale(i / 2 if i % 2 else None, 5.0) for i in range(11)}
+    append_review_anchor(anchors_path(results), "k1", 5.0, 5.0)  # overrides the input's 0.5
+    calibration, merged = fit_run(results, graded, scales, None)
+    assert calibration is not None
+    assert merged["k1"].human == 5.0
+    assert calibration.anchors == 5
+    stored = load_calibration(calibration_path(results))
+    assert stored is not None
+    assert stored.input_scales["k1"] == RowScale(0.5, 5.0)  # the input's, kept apart
+    assert stored.calibration is not None
+    assert stored.calibration.anchors == 5
+
+
+def test_a_human_score_without_a_maximum_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--max-score"):
+        fit_run(tmp_path / "r.jsonl", [("k", "q", 50.0)], {"k": RowScale(3.0, None)}, None)
+    calibration, _ = fit_run(
+        tmp_path / "r.jsonl", [("k", "q", 50.0)], {"k": RowScale(3.0, None)}, 5.0
+    )
+    assert calibration is not None

@@ -39,23 +39,7 @@ def render_markdown(data: ReportData) -> str:
     lines += ["", "## Score distribution", ""]
     lines += _md_histogram(histogram(data.scores))
     lines += ["", "## Questions", ""]
-    scaled = data.scaled
-    head = "| Question | Rows | Graded | Mean (0–100) | Median |"
-    rule = "|---|---:|---:|---:|---:|"
-    if scaled:
-        head += " Mean on your scale | Anchors |"
-        rule += "---:|---:|"
-    lines += [head + " Distribution (0→100): rows per tenth |", rule + "---|"]
-    for q in data.questions.values():
-        cells = (
-            f"| {_md_question(q.question_id, q.text)} | {q.rows} | {q.graded}"
-            f" | {_fmt(q.mean)} | {_fmt(q.median)} |"
-        )
-        if scaled:
-            top = f" / {q.maximum:g}" if q.maximum is not None else ""
-            cells += f" {_fmt(q.scale_mean, 2)}{top} | {q.anchors} |"
-        counts = " ".join(str(n) for n in q.histogram)
-        lines.append(f"{cells} `{_spark(q.histogram)}` {counts} |")
+    lines += _md_questions(data)
     lines += ["", "## Criteria", ""]
     lines += [
         "| Criterion | Mean level (0–4) | " + " | ".join(f"L{i}" for i in range(LEVELS)) + " |"
@@ -99,6 +83,28 @@ def render_markdown(data: ReportData) -> str:
     lines += _md_candidates(data)
     lines.append("")
     return "\n".join(lines)
+
+
+def _md_questions(data: ReportData) -> list[str]:
+    """One line per question: raw and (with a scale) on the teacher's scale, side by side."""
+    scaled = data.scaled
+    head = "| Question | Rows | Graded | Mean (0–100) | Median |"
+    rule = "|---|---:|---:|---:|---:|"
+    if scaled:
+        head += " Mean on your scale | Anchors |"
+        rule += "---:|---:|"
+    lines = [head + " Distribution (0→100): rows per tenth |", rule + "---|"]
+    for q in data.questions.values():
+        cells = (
+            f"| {_md_question(q.question_id, q.text)} | {q.rows} | {q.graded}"
+            f" | {_fmt(q.mean)} | {_fmt(q.median)} |"
+        )
+        if scaled:
+            top = f" / {q.maximum:g}" if q.maximum is not None else ""
+            cells += f" {_fmt(q.scale_mean, 2)}{top} | {q.anchors} |"
+        counts = " ".join(str(n) for n in q.histogram)
+        lines.append(f"{cells} `{_spark(q.histogram)}` {counts} |")
+    return lines
 
 
 def _md_question(question_id: str, text: str) -> str:
