@@ -92,6 +92,8 @@ def test_class_file_gets_anchors_gradebook_and_sheets(tmp_path: Path) -> None:
     assert rows["Dee"][0] == "0.0"
     assert rows["Dee"][1] == ""  # Dee did not answer the second question at all
     assert "'=cmd()" in rows  # a formula-leading name is neutralised
+    assert rows["'=cmd()"][0] == ""  # no row for the first question: empty, yet counted
+    assert rows["'=cmd()"][3] == "10.0"
     assert float(rows["Cy"][2]) == round(cy + float(rows["Cy"][1]), 2)
 
     markdown = (tmp_path / "results.report.md").read_text(encoding="utf-8")
@@ -212,3 +214,26 @@ def test_review_through_a_terminal_stores_anchors_and_resumes(tmp_path: Path) ->
     assert grade(source, "--out", out, "--grader", "offline", "--max-score", "5").exit_code == 0
     summary = (tmp_path / "results.summary.csv").read_text(encoding="utf-8-sig")
     assert summary.count(",2.0,2.0\n") == 1  # human_score and calibrated_score of the row
+
+
+def test_review_offers_questions_without_anchors_first(tmp_path: Path) -> None:
+    from interviewer.batch.review import Review
+
+    source = write_class(tmp_path / "class.csv")
+    extra = '"Eve","Name a queue operation.","Enqueue adds at the back.","enqueue",""\n'
+    with source.open("a", encoding="utf-8") as fh:
+        fh.write(extra)
+    out = tmp_path / "results.jsonl"
+    assert grade(source, "--out", out, "--grader", "offline", "--max-score", "5").exit_code == 0
+    review = Review.open(out)
+    queue = review.queue()
+    assert queue[0].question == "Name a queue operation."  # no anchor on that question yet
+    assert all(r.answer for r in queue)  # the blank answer is never offered
+    assert len(queue) == 4  # Cy twice, "=cmd()" and Eve; anchors are not offered
+    suggestion = review.suggestion(queue[0])
+    assert suggestion is not None
+    assert 0 <= suggestion <= 5
+    review.score(queue[0], 4.5)
+    assert [r.key for r in review.queue()].count(queue[0].key) == 0
+    assert review.calibration is not None
+    assert review.calibration.anchors == 5

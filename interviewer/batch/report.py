@@ -340,7 +340,7 @@ def gradebook_csv(data: ReportData) -> str:
             if answer is not None:
                 value = answer.on_scale if answer.on_scale is not None else answer.score
             cells.append("" if value is None else round(value, 2))
-        total, out_of = sheet.total, sheet.out_of
+        total, out_of = sheet.total, data.out_of
         if total is None:  # no teacher's scale: the total of 0-100 scores
             scores = [a.score for a in sheet.answers.values() if a.score is not None]
             total = sum(scores) if scores else None

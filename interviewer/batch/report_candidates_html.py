@@ -52,7 +52,7 @@ def candidate_sheets(data: ReportData) -> list[str]:
     for sheet in data.candidates.values():
         total = ""
         if sheet.total is not None:
-            out_of = f" / {sheet.out_of:g}" if sheet.out_of is not None else ""
+            out_of = f" / {data.out_of:g}" if data.out_of is not None else ""
             total = f" <span class='muted'>· total {sheet.total:.2f}{_e(out_of)}</span>"
         out.append(f'<section class="sheet"><h3>{_e(sheet.name)}{total}</h3>')
         out.append(

@@ -142,11 +142,6 @@ class CandidateSheet:
         values = [a.on_scale for a in self.answers.values() if a.on_scale is not None]
         return sum(values) if values else None
 
-    @property
-    def out_of(self) -> float | None:
-        values = [a.maximum for a in self.answers.values() if a.maximum is not None]
-        return sum(values) if values else None
-
 
 @dataclass
 class WeakAnswer:
@@ -188,6 +183,12 @@ class ReportData(_Scored):
     calibration: Calibration | None = None
     scaled: bool = False  # some rows have a teacher's scale (a maximum score)
     candidates: dict[str, CandidateSheet] = field(default_factory=dict)
+
+    @property
+    def out_of(self) -> float | None:
+        """The class's total on the teacher's scale: every question counts, answered or not."""
+        values = [q.maximum for q in self.questions.values() if q.maximum is not None]
+        return sum(values) if values else None
 
     def most_missed(self, limit: int = 15) -> list[tuple[QuestionStats, KeyPointStats]]:
         """Key points by how often they were missed or contradicted (rate, then count)."""

@@ -152,7 +152,7 @@ def _md_candidates(data: ReportData) -> list[str]:
         total = sheet.total
         summary = ""
         if total is not None:
-            out_of = f" / {sheet.out_of:g}" if sheet.out_of is not None else ""
+            out_of = f" / {data.out_of:g}" if data.out_of is not None else ""
             summary = f" — total {total:.2f}{out_of}"
         lines += [f"### {_md(sheet.name)}{summary}", ""]
         lines += ["| Question | Answer | Score | On your scale | Missed | Feedback |"]
