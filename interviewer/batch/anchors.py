@@ -135,6 +135,16 @@ class Agreement:
     plain_pearson: float
     scale: float | None
 
+    def errors(self) -> tuple[str, str]:
+        """The map's and plain rescaling's mean error, in points of a common scale, else in
+        percent of each row's scale: ("0.62 points of 5", "1.77") or ("17% of the scale",
+        "23%")."""
+        if self.scale:
+            return f"{self.mae * self.scale:.2f} points of {self.scale:g}", (
+                f"{self.plain_mae * self.scale:.2f}"
+            )
+        return f"{self.mae:.0%} of the scale", f"{self.plain_mae:.0%}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "anchors": self.anchors,

@@ -24,10 +24,7 @@ def anchors_note(data: ReportData) -> list[str]:
     )
     agreement = calibration.agreement
     if agreement is not None:
-        error, plain = (
-            _error(agreement.mae, agreement.scale),
-            _error(agreement.plain_mae, agreement.scale),
-        )
+        error, plain = agreement.errors()
         r = "–" if math.isnan(agreement.pearson) else f"{agreement.pearson:.2f}"
         plain_r = "–" if math.isnan(agreement.plain_pearson) else f"{agreement.plain_pearson:.2f}"
         text += (
@@ -36,13 +33,6 @@ def anchors_note(data: ReportData) -> list[str]:
             f" (plain {plain_r})."
         )
     return [f'<p class="anchors">{text}</p>']
-
-
-def _error(fraction: float, scale: float | None) -> str:
-    """An error in points of a common scale, else in percent of each row's scale."""
-    if scale:
-        return f"{fraction * scale:.2f} points of {scale:g}"
-    return f"{fraction:.0%} of the scale"
 
 
 def candidate_sheets(data: ReportData) -> list[str]:

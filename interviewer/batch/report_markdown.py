@@ -126,11 +126,7 @@ def _md_anchors(data: ReportData) -> list[str]:
     agreement = calibration.agreement
     if agreement is None:
         return [line + "."]
-    if agreement.scale:
-        error = f"{agreement.mae * agreement.scale:.2f} points of {agreement.scale:g}"
-        plain = f"{agreement.plain_mae * agreement.scale:.2f}"
-    else:
-        error, plain = f"{agreement.mae:.0%} of the scale", f"{agreement.plain_mae:.0%}"
+    error, plain = agreement.errors()
     return [
         line + ".",
         f"- Agreement on anchors, cross-validated ({agreement.folds} folds: no anchor is"

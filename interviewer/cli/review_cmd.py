@@ -66,7 +66,8 @@ def _ask(session: Review, row: ReviewRow) -> bool:
     while True:
         try:
             typed = input(ui.prompt_text(session, row)).strip()
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # every score typed so far is saved already
+            print()
             return False
         if typed.lower() in ("q", "quit"):
             return False

@@ -280,13 +280,13 @@ def _anchors_line(report: ReportData) -> str:
     text = f"{calibration.anchors} on {calibration.questions} question(s)"
     agreement = calibration.agreement
     if agreement is not None:
-        unit = agreement.scale or 1.0
-        text += (
-            f" · cross-validated error {agreement.mae * unit:.2f}"
-            f" (plain rescaling {agreement.plain_mae * unit:.2f})"
-            + (f" of {agreement.scale:g}" if agreement.scale else " of the scale")
-        )
+        error, plain = agreement.errors()
+        text += f" · cross-validated error {error} (plain rescaling {plain})"
     return text
+
+
+def _mean(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def render_questions(report: ReportData, limit: int = 20) -> None:
@@ -296,6 +296,8 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
     table.add_column("Rows", justify="right")
     table.add_column("Graded", justify="right")
     table.add_column("Mean", justify="right")
+    if report.scaled:
+        table.add_column("On your scale", justify="right")
     table.add_column("Most missed key point")
     questions = sorted(
         report.questions.values(), key=lambda q: (q.mean is None, q.mean or 0.0, q.question_id)
@@ -303,13 +305,11 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
     for q in questions[:limit]:
         worst = max(q.key_points.values(), key=lambda k: (k.missed_rate, -k.index), default=None)
         missed = f"{worst.text[:60]} ({worst.missed_rate:.0%})" if worst and worst.missed else "–"
-        table.add_row(
-            Text(q.label),
-            str(q.rows),
-            str(q.graded),
-            "–" if q.mean is None else f"{q.mean:.1f}",
-            Text(missed),
-        )
+        cells: list[Text | str] = [Text(q.label), str(q.rows), str(q.graded), _mean(q.mean, 1)]
+        if report.scaled:
+            top = f" / {q.maximum:g}" if q.maximum is not None else ""
+            cells.append(_mean(q.scale_mean, 2) + top)
+        table.add_row(*cells, Text(missed))
     console.print(table)
     if len(questions) > limit:
         console.print(f"… {len(questions) - limit} more questions in the report.", style="muted")

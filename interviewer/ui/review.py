@@ -80,12 +80,8 @@ def render_fit(calibration: Calibration | None) -> None:
     text = f"Map: {calibration.anchors} anchor(s) on {calibration.questions} question(s)"
     agreement = calibration.agreement
     if agreement is not None:
-        unit = agreement.scale or 1.0
-        of = f" of {agreement.scale:g}" if agreement.scale else " of the scale"
-        text += (
-            f"; cross-validated error {agreement.mae * unit:.2f}"
-            f" (plain rescaling {agreement.plain_mae * unit:.2f}){of}"
-        )
+        error, plain = agreement.errors()
+        text += f"; cross-validated error {error} (plain rescaling {plain})"
     console.print(text + ".", markup=False, highlight=False)
 
 
