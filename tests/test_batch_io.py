@@ -194,6 +194,13 @@ def test_human_score_wins_over_score(tmp_path: Path) -> None:
     assert [r.human_score for r in good(read(path))] == [4.0, None]
 
 
+def test_score_alone_is_not_a_human_score(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("question_id,answer,score\nq1,A,80\n", encoding="utf-8")
+    [row] = good(read(path))
+    assert (row.human_score, row.max_score) == (None, None)
+
+
 # --------------------------------------------------------------------------- JSONL
 
 

@@ -151,11 +151,13 @@ def scale_fields(
     values: dict[str, object], columns: ColumnMap
 ) -> tuple[float | None, float | None]:
     """A row's human score and maximum; ValueError naming the field for a bad value."""
-    name = columns.human_score
-    if name not in values and SCORE_ALIAS not in columns.fields().values():
-        name = SCORE_ALIAS  # unambiguous: the row has no column of that name
-    human = _number(values.get(name), name)
     maximum = _number(values.get(columns.max_score), columns.max_score)
+    name = columns.human_score
+    if name not in values and maximum is not None and SCORE_ALIAS not in columns.fields().values():
+        # ``score`` is a human score only beside a maximum: alone it may be anything, such
+        # as an earlier 0-100 grade copied into the file.
+        name = SCORE_ALIAS
+    human = _number(values.get(name), name)
     if maximum is not None and maximum <= 0:
         raise ValueError(f"field '{columns.max_score}' must be above 0, not {maximum:g}")
     if human is not None and (human < 0 or (maximum is not None and human > maximum)):

@@ -19,6 +19,7 @@ import csv
 import heapq
 import io
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def _index(path: Path, keys: set[str] | None) -> tuple[dict[str, _Entry], list[s
                 start,
                 source,
                 int(record.get("row") or 0),
-                str(record.get("question_id") or "?"),
+                sys.intern(str(record.get("question_id") or "?")),
                 float(score) if record.get("graded") and score is not None else None,
             )
             for criterion in grade.get("criteria") or []:
