@@ -331,6 +331,35 @@ def test_export_then_import_synthetic_batch_output(setup: dict[str, Path], tmp_p
     assert len(read_results(setup["out"])) == 12
 
 
+def test_batch_files_grade_a_blank_answer_without_a_request(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    rows = bank_rows(4)
+    rows[2]["answer"] = ""
+    source = write_csv(tmp_path / "blank.csv", rows)
+    requests_file = tmp_path / "requests.jsonl"
+    base: list[str | Path] = [source, "--out", setup["out"], "--bank-dir", setup["banks"]]
+    model = ["--grader", "llm", "--base-url", "http://127.0.0.1:9/v1", "--model", "served"]
+    assert grade(*base, *model, "--export-batch", requests_file).exit_code == 0
+    lines = [json.loads(x) for x in requests_file.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3  # no request for the blank answer
+    replies = []
+    for line in lines:
+        body = completion(grade_content(Request("POST", line["url"], {}, {}, line["body"]))).body
+        replies.append(
+            {"custom_id": line["custom_id"], "response": {"status_code": 200, "body": body}}
+        )
+    output = tmp_path / "output.jsonl"
+    output.write_text("".join(json.dumps(x) + "\n" for x in replies), encoding="utf-8")
+    imported = grade(*base, *model, "--import-batch", output)
+    assert imported.exit_code == 0, imported.output
+    records = read_results(setup["out"])
+    assert len(records) == 4
+    blank = next(r for r in records if r["row"] == 3)
+    assert (blank["graded"], blank["score"]) == (True, 0.0)
+    assert blank["outcome"]["grade"]["feedback"] == "No answer."
+
+
 def test_batch_files_need_the_llm_grader(setup: dict[str, Path], tmp_path: Path) -> None:
     result = grade(
         setup["csv"], "--out", setup["out"], "--grader", "offline", "--export-batch", tmp_path / "b"
