@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from interviewer.cli import app
@@ -107,6 +108,25 @@ def test_class_file_gets_anchors_gradebook_and_sheets(tmp_path: Path) -> None:
     assert "break-before:page" in html
     assert "&#x27;=cmd()" not in html  # the report shows the name as typed, escaped
     assert "=cmd()" in html
+
+
+def test_many_candidates_keep_the_gradebook_but_not_the_sheets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interviewer.batch import class_report
+
+    monkeypatch.setattr(class_report, "MAX_SHEETS", 2)
+    source = write_class(tmp_path / "class.csv")
+    out = tmp_path / "results.jsonl"
+    assert grade(source, "--out", out, "--grader", "offline", "--max-score", "5").exit_code == 0
+    book = gradebook(tmp_path / "results.gradebook.csv")
+    assert len(book) == 1 + 5
+    assert {r[0] for r in book[1:]} == {"Ana", "Ben", "Cy", "Dee", "'=cmd()"}
+    markdown = (tmp_path / "results.report.md").read_text(encoding="utf-8")
+    assert "5 candidates: one sheet per candidate is left out" in markdown
+    assert "### Ana" not in markdown
+    html = (tmp_path / "results.report.html").read_text(encoding="utf-8")
+    assert '<section class="sheet">' not in html
 
 
 def test_human_score_without_a_scale_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from interviewer.batch.anchor_store import RowScale
 from interviewer.batch.anchors import Calibration, Point
 from interviewer.batch.report_data import (
+    MAX_SHEETS,
     CandidateSheet,
     ReportData,
     SheetAnswer,
@@ -104,22 +105,27 @@ def add_to_class(
     sheet = data.candidates.get(candidate)
     if sheet is None:
         sheet = data.candidates[candidate] = CandidateSheet(candidate)
-    text = str(record.get("question") or "")
-    grade = grade if isinstance(grade, dict) else {}
-    reason = record.get("ungraded_reason")
-    sheet.answers[qid] = SheetAnswer(
+        if len(data.candidates) > MAX_SHEETS and not data.sheets_omitted:
+            data.sheets_omitted = True
+            for other in data.candidates.values():
+                for kept in other.answers.values():
+                    kept.label, kept.answer, kept.missed, kept.feedback = "", "", [], ""
+    answer = SheetAnswer(
         question_id=qid,
-        label=question_label(qid, text),
-        question=text,
-        answer=excerpt(str(record.get("answer") or ""), 600),
         score=None if point is None else point.score,
         on_scale=on_scale,
         maximum=maximum,
         anchor=point is not None and point.human is not None,
-        missed=[
+    )
+    if not data.sheets_omitted:
+        grade = grade if isinstance(grade, dict) else {}
+        reason = record.get("ungraded_reason")
+        answer.label = question_label(qid, str(record.get("question") or ""))
+        answer.answer = excerpt(str(record.get("answer") or ""), 600)
+        answer.missed = [
             str(kp.get("text"))
             for kp in grade.get("key_points") or []
             if kp.get("status") in ("missing", "contradicted")
-        ],
-        feedback=str(grade.get("feedback") or (f"Ungraded ({reason})." if reason else "")),
-    )
+        ]
+        answer.feedback = str(grade.get("feedback") or (f"Ungraded ({reason})." if reason else ""))
+    sheet.answers[qid] = answer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from interviewer.batch.report_data import ReportData, SheetAnswer
+from interviewer.batch.report_data import MAX_SHEETS, ReportData, SheetAnswer
 from interviewer.batch.report_data import fmt_number as _fmt
 from interviewer.html_page import escape as _e
 
@@ -39,6 +39,12 @@ def candidate_sheets(data: ReportData) -> list[str]:
     if not data.candidates:
         return []
     out = ["<h2>Candidates</h2>"]
+    if data.sheets_omitted:
+        return [
+            *out,
+            f"<p>{len(data.candidates)} candidates: one sheet per candidate is left out above"
+            f" {MAX_SHEETS}; every score is in the gradebook.</p>",
+        ]
     for sheet in data.candidates.values():
         total = ""
         if sheet.total is not None:

@@ -19,6 +19,9 @@ BINS = 10
 LEVELS = 5  # criterion levels 0-4
 KEY_POINT_STATUSES = ("covered", "partial", "missing", "contradicted")
 EXCERPT = 240
+# Candidates' sheets hold every answer's text: past this many candidates the report leaves
+# them out (the gradebook still has every score), so memory stays bounded on a large run.
+MAX_SHEETS = 300
 
 
 @dataclass
@@ -116,18 +119,17 @@ def question_label(question_id: str, text: str) -> str:
 
 @dataclass
 class SheetAnswer:
-    """One answer on a candidate's sheet."""
+    """One answer on a candidate's sheet (its texts are dropped past ``MAX_SHEETS``)."""
 
     question_id: str
-    label: str
-    question: str
-    answer: str
     score: float | None  # the grader's 0-100; None when ungraded
     on_scale: float | None  # on the teacher's scale, when it is known
     maximum: float | None
     anchor: bool
-    missed: list[str]
-    feedback: str
+    label: str = ""
+    answer: str = ""
+    missed: list[str] = field(default_factory=list)
+    feedback: str = ""
 
 
 @dataclass
@@ -183,6 +185,7 @@ class ReportData(_Scored):
     calibration: Calibration | None = None
     scaled: bool = False  # some rows have a teacher's scale (a maximum score)
     candidates: dict[str, CandidateSheet] = field(default_factory=dict)
+    sheets_omitted: bool = False  # more than MAX_SHEETS candidates: no texts kept
 
     @property
     def out_of(self) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from interviewer.batch.report_data import LEVELS, ReportData, excerpt, histogram
+from interviewer.batch.report_data import LEVELS, MAX_SHEETS, ReportData, excerpt, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
 
 
@@ -107,6 +107,13 @@ def _md_questions(data: ReportData) -> list[str]:
     return lines
 
 
+def _omitted(data: ReportData) -> str:
+    return (
+        f"{len(data.candidates)} candidates: one sheet per candidate is left out above"
+        f" {MAX_SHEETS}; every score is in the gradebook."
+    )
+
+
 def _md_question(question_id: str, text: str) -> str:
     """A question as the teacher wrote it; a bank id first when it has one."""
     words = _md(excerpt(text, 90))
@@ -144,6 +151,8 @@ def _md_candidates(data: ReportData) -> list[str]:
     if not data.candidates:
         return []
     lines = ["", "## Candidates", ""]
+    if data.sheets_omitted:
+        return [*lines, _omitted(data)]
     for sheet in data.candidates.values():
         total = sheet.total
         summary = ""
