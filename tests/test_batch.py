@@ -321,17 +321,22 @@ def test_offline_inline_job_grades_every_row_and_lists_bad_ones(tmp_path: Path) 
     rows[7]["question_id"] = "missing-q"
     job = make_job(tmp_path, rows, [Replica("offline", OfflineGrader())], inline=True)
     scan, result = run_job(job)
-    assert (scan.rows, scan.bad, scan.to_grade) == (12, 2, 10)
+    assert (scan.rows, scan.bad, scan.to_grade) == (12, 1, 11)
     results = read_results(job.results)
-    assert len(results) == 10
-    assert {r["row"] for r in results} == set(range(1, 13)) - {5, 8}
-    assert all(r["graded"] and r["outcome"]["grade"]["estimate"] for r in results)
+    assert len(results) == 11
+    assert {r["row"] for r in results} == set(range(1, 13)) - {8}
+    blank = next(r for r in results if r["row"] == 5)
+    assert blank["graded"]
+    assert blank["score"] == 0
+    assert blank["outcome"]["grade"]["feedback"] == "No answer."
+    assert {kp["status"] for kp in blank["outcome"]["grade"]["key_points"]} == {"missing"}
+    others = [r for r in results if r["row"] != 5]
+    assert all(r["graded"] and r["outcome"]["grade"]["estimate"] for r in others)
     first = next(r for r in results if r["row"] == 1)
     assert (first["id"], first["candidate"], first["question_id"]) == ("r0", "cand-0", "q-cache")
     errors = job.errors_path.read_text(encoding="utf-8").splitlines()  # type: ignore[union-attr]
     assert errors[0] == "source,row,line,id,reason"
-    assert errors[1].split(",")[1:4] == ["5", "6", "r4"]
-    assert "unknown question id 'missing-q'" in errors[2]
+    assert "unknown question id 'missing-q'" in errors[1]
     assert exit_status(scan, result.counts) == EXIT_INCOMPLETE
 
 

@@ -146,7 +146,6 @@ def test_row_level_problems(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(
         "question_id,question,reference,answer\n"
-        "q1,,,\n"  # no answer
         ",Why?,,Because\n"  # question without reference
         ",,,Lonely answer\n"  # names no question
         ",Why?,Since.,Because\n",  # fine
@@ -155,13 +154,51 @@ def test_row_level_problems(tmp_path: Path) -> None:
     items = read(path)
     reasons = [(b.row, b.reason) for b in bad(items)]
     assert reasons[0][0] == 1
-    assert "no answer" in reasons[0][1]
+    assert "without a reference" in reasons[0][1]
     assert reasons[1][0] == 2
-    assert "without a reference" in reasons[1][1]
-    assert reasons[2][0] == 3
-    assert "names no question" in reasons[2][1]
+    assert "names no question" in reasons[1][1]
     [row] = good(items)
-    assert (row.row, row.question, row.reference) == (4, "Why?", "Since.")
+    assert (row.row, row.question, row.reference) == (3, "Why?", "Since.")
+
+
+def test_a_blank_answer_is_a_row_to_grade(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("question_id,answer\nq1,\nq1,  \n", encoding="utf-8")
+    items = read(path)
+    assert not bad(items)
+    assert [r.answer for r in good(items)] == ["", ""]
+
+
+def test_human_score_and_max_score(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "question_id,answer,score,max_score\nq1,A,3,5\nq1,B,,5\nq1,C,six,5\nq1,D,7,5\nq1,E,1,0\n",
+        encoding="utf-8",
+    )
+    items = read(path)
+    rows = good(items)
+    assert [(r.human_score, r.max_score) for r in rows] == [(3.0, 5.0), (None, 5.0)]
+    reasons = [b.reason for b in bad(items)]
+    assert "field 'score' is 'six', not a number" in reasons[0]
+    assert "'score' 7 is outside 0..5" in reasons[1]
+    assert "must be above 0" in reasons[2]
+
+
+def test_human_score_wins_over_score(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"question_id": "q1", "answer": "A", "score": 80, "human_score": 4}\n'
+        '{"question_id": "q1", "answer": "B", "human_score": null, "score": 80}\n',
+        encoding="utf-8",
+    )
+    assert [r.human_score for r in good(read(path))] == [4.0, None]
+
+
+def test_score_alone_is_not_a_human_score(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("question_id,answer,score\nq1,A,80\n", encoding="utf-8")
+    [row] = good(read(path))
+    assert (row.human_score, row.max_score) == (None, None)
 
 
 # --------------------------------------------------------------------------- JSONL

@@ -310,6 +310,13 @@ def test_scores_outside_the_scale_and_mixed_scales_are_refused(tmp_path: Path) -
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"s\.jsonl:2: .*max_score 10 differs"):
         read_scored(open_scored(path))
+    rows = [
+        {**base, "score": 3, "max_score": 5},
+        {**base, "answer": " ", "score": 0, "max_score": 5},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"s\.jsonl:2: row 2: no answer"):
+        read_scored(open_scored(path))
 
 
 def test_csv_needs_a_human_score_column(tmp_path: Path) -> None:

@@ -90,12 +90,14 @@ def test_bad_rows_are_listed_and_exit_2(setup: dict[str, Path], tmp_path: Path) 
         report_dir,
     )
     assert result.exit_code == 2, result.output
-    assert "2 invalid row(s) skipped" in result.stderr
-    assert "bad.csv:3: row 2 (id r1): no answer" in result.stderr
+    assert "1 invalid row(s) skipped" in result.stderr
     assert "row 5 (id r4): unknown question id 'ghost'" in result.stderr
     errors = (report_dir / "results.errors.csv").read_text(encoding="utf-8").splitlines()
-    assert len(errors) == 3
-    assert len(read_results(setup["out"])) == 4
+    assert len(errors) == 2
+    results = read_results(setup["out"])
+    assert len(results) == 5
+    blank = next(r for r in results if r["row"] == 2)
+    assert (blank["graded"], blank["score"]) == (True, 0.0)
 
 
 def test_unreadable_input_fails_at_once(setup: dict[str, Path], tmp_path: Path) -> None:
@@ -233,7 +235,7 @@ def test_ungraded_rows_exit_2_until_retried(
 
 def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path], tmp_path: Path) -> None:
     rows = bank_rows(6)
-    rows[2]["answer"] = ""
+    rows[2]["question_id"] = "ghost"
     source = write_csv(tmp_path / "dry.csv", rows)
     result = grade(
         source,
@@ -250,7 +252,7 @@ def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path], tmp_pa
         "gpt-4o-mini",
     )
     assert result.exit_code == 2, result.output  # one invalid row
-    assert "row 3 (id r2): no answer" in result.stderr
+    assert "row 3 (id r2): unknown question id 'ghost'" in result.stderr
     assert "Dry run: nothing was sent or written" in result.stdout
     assert "Prompt tokens" in result.stdout
     assert "Estimated cost (USD)" in result.stdout
@@ -329,6 +331,35 @@ def test_export_then_import_synthetic_batch_output(setup: dict[str, Path], tmp_p
     assert mismatch.exit_code == 2, mismatch.output
     assert "None of the 12 replies" in mismatch.stderr
     assert len(read_results(setup["out"])) == 12
+
+
+def test_batch_files_grade_a_blank_answer_without_a_request(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    rows = bank_rows(4)
+    rows[2]["answer"] = ""
+    source = write_csv(tmp_path / "blank.csv", rows)
+    requests_file = tmp_path / "requests.jsonl"
+    base: list[str | Path] = [source, "--out", setup["out"], "--bank-dir", setup["banks"]]
+    model = ["--grader", "llm", "--base-url", "http://127.0.0.1:9/v1", "--model", "served"]
+    assert grade(*base, *model, "--export-batch", requests_file).exit_code == 0
+    lines = [json.loads(x) for x in requests_file.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3  # no request for the blank answer
+    replies = []
+    for line in lines:
+        body = completion(grade_content(Request("POST", line["url"], {}, {}, line["body"]))).body
+        replies.append(
+            {"custom_id": line["custom_id"], "response": {"status_code": 200, "body": body}}
+        )
+    output = tmp_path / "output.jsonl"
+    output.write_text("".join(json.dumps(x) + "\n" for x in replies), encoding="utf-8")
+    imported = grade(*base, *model, "--import-batch", output)
+    assert imported.exit_code == 0, imported.output
+    records = read_results(setup["out"])
+    assert len(records) == 4
+    blank = next(r for r in records if r["row"] == 3)
+    assert (blank["graded"], blank["score"]) == (True, 0.0)
+    assert blank["outcome"]["grade"]["feedback"] == "No answer."
 
 
 def test_batch_files_need_the_llm_grader(setup: dict[str, Path], tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from interviewer.batch.costs import RequestBuilder
 from interviewer.batch.outputs import check_output
 from interviewer.batch.results import ResultSink, result_line
 from interviewer.batch.rows import RowTask
-from interviewer.batch.run import BatchCounts, ProgressCallback
+from interviewer.batch.run import BatchCounts, ProgressCallback, no_answer
 from interviewer.errors import InputError
 from interviewer.files import AtomicFile
 from interviewer.grading.grade import GraderInfo, Outcome
@@ -52,8 +52,8 @@ def export_batch(
     try:
         for task in tasks:
             rows += 1
-            if task.hash in seen:
-                continue
+            if task.hash in seen or not task.row.answer:
+                continue  # a blank answer is graded on import without a request
             seen.add(task.hash)
             line = {
                 "custom_id": task.hash,
@@ -260,6 +260,11 @@ def import_batch(
         if stop is not None and stop.is_set():
             break
         reply = index.get(task.hash)
+        if not task.row.answer:
+            outcome = no_answer(task, grader.info)
+            writer.add(result_line(task, outcome))
+            counts.record(outcome)
+            continue
         if reply is None:
             result.missing += 1
             continue

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from interviewer.bank.library import Library
+from interviewer.batch.anchor_store import anchors_path, calibration_path
 from interviewer.batch.batch_api import ImportResult, export_batch
 from interviewer.batch.costs import Estimate, Price, estimate_batch, measure_sample, price_table
 from interviewer.batch.costs import run_cost as _run_cost
@@ -58,6 +59,7 @@ class GradeRequest:
     bank_dir: list[Path] | None = None
     report_dir: Path | None = None
     sort_window: int = DEFAULT_WINDOW
+    max_score: float | None = None  # the teacher's scale for rows without max_score
 
 
 @dataclass
@@ -120,7 +122,16 @@ def prepare(request: GradeRequest, config: Config, chosen: ChosenGrader) -> Grad
     check_report_dir(request.report_dir)
     files = report_paths(request.out, request.report_dir)
     errors_path = files.summary_csv.with_name(f"{request.out.stem}.errors.csv")
-    outputs = [request.out, errors_path, files.summary_csv, files.markdown, files.html]
+    outputs = [
+        request.out,
+        errors_path,
+        files.summary_csv,
+        files.markdown,
+        files.html,
+        files.gradebook,
+        calibration_path(request.out),
+        anchors_path(request.out),
+    ]
     check_outputs(readers, [*outputs, request.export_batch])
     kinds: list[tuple[Path | None, OutputKind]] = [
         (request.out, "results"),
@@ -322,7 +333,11 @@ def finish(setup: GradeSetup, outcome: GradeOutcome) -> GradeOutcome:
     """Write the reports and price the tokens used."""
     request = setup.request
     outcome.report, outcome.report_files = write_reports(
-        request.out, report_dir=request.report_dir, keys=outcome.scan.keys
+        request.out,
+        report_dir=request.report_dir,
+        keys=outcome.scan.keys,
+        scales=outcome.scan.scales,
+        default_max=request.max_score,
     )
     outcome.cost = _run_cost(setup.profile, outcome.counts, setup.prices)
     return outcome

@@ -192,8 +192,8 @@ class _TokenCounter:
         return prefix
 
     def __call__(self, task: RowTask) -> None:
-        if task.hash in self.seen:
-            return
+        if task.hash in self.seen or not task.row.answer:
+            return  # a blank answer is graded 0 without a request
         self.seen.add(task.hash)
         answer_tokens = self.tokens.count_tokens(task.row.answer, self.estimate.model)
         if self.budget is not None:

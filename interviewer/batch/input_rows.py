@@ -7,6 +7,8 @@ cannot be graded; the helpers here turn a raw field into the text a row holds.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,10 @@ class ColumnMap:
     answer: str = "answer"
     candidate: str = "candidate"
     id: str = "id"
+    # The teacher's scale: read apart from ``fields()``, as numbers. ``score`` stands in for
+    # ``human_score`` when a row has no ``human_score``.
+    human_score: str = "human_score"
+    max_score: str = "max_score"
 
     def fields(self) -> dict[str, str]:
         """Field name -> column name, in a stable order."""
@@ -78,6 +84,8 @@ class InputRow:
     key_points: tuple[str, ...] | None = None
     candidate: str | None = None
     id: str | None = None
+    human_score: float | None = None  # the teacher's score: the row is an anchor
+    max_score: float | None = None  # the row's scale (0..max_score)
     extra: tuple[tuple[str, object], ...] = ()  # the columns named by InputReader(keep=...)
 
 
@@ -188,6 +196,43 @@ def split_key_points(value: object) -> tuple[str, ...] | None:
         if text:
             points.append(text)
     return tuple(points) if points else None
+
+
+SCORE_ALIAS = "score"
+
+
+def scale_fields(
+    values: dict[str, object], columns: ColumnMap
+) -> tuple[float | None, float | None]:
+    """A row's human score and maximum; ValueError naming the field for a bad value."""
+    maximum = _number(values.get(columns.max_score), columns.max_score)
+    name = columns.human_score
+    if name not in values and maximum is not None and SCORE_ALIAS not in columns.fields().values():
+        # ``score`` is a human score only beside a maximum: alone it may be anything, such
+        # as an earlier 0-100 grade copied into the file.
+        name = SCORE_ALIAS
+    human = _number(values.get(name), name)
+    if maximum is not None and maximum <= 0:
+        raise ValueError(f"field '{columns.max_score}' must be above 0, not {maximum:g}")
+    if human is not None and (human < 0 or (maximum is not None and human > maximum)):
+        top = "" if maximum is None else f"{maximum:g}"
+        raise ValueError(
+            f"'{name}' {human:g} is outside 0..{top}; fix the score or '{columns.max_score}'"
+        )
+    return human, maximum
+
+
+def _number(value: object, column: str) -> float | None:
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    number = float("nan")
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError):
+            number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"field '{column}' is {value!r}, not a number")
+    return number
 
 
 def blank_to_none(value: object) -> object:

@@ -47,6 +47,7 @@ from interviewer.batch.input_rows import (
     json_limit_reason,
     lone_surrogate,
     runaway_field,
+    scale_fields,
     split_key_points,
     text_or_none,
 )
@@ -427,6 +428,7 @@ class InputReader:
                 if name != "key_points"
             }
             key_points = split_key_points(blank_to_none(values.get(cols.key_points)))
+            human_score, max_score = scale_fields(values, cols)
         except ValueError as exc:
             return BadRow(self.source, row, line, str(exc), ident)
         for text in (*fields.values(), *(key_points or ()), ident):
@@ -435,9 +437,9 @@ class InputReader:
             problem = lone_surrogate(text) if text is not None else None
             if problem is not None:
                 return BadRow(self.source, row, line, problem)
-        answer = fields["answer"]
-        if answer is None:
-            return BadRow(self.source, row, line, f"no answer (column '{cols.answer}')", ident)
+        # A blank answer is graded (0, "no answer"): a student who left a question out is
+        # still a row of the class, not an input error.
+        answer = fields["answer"] or ""
         question_id = fields["question_id"]
         question = fields["question"]
         reference = fields["reference"]
@@ -469,6 +471,8 @@ class InputReader:
             key_points=key_points,
             candidate=fields["candidate"],
             id=ident,
+            human_score=human_score,
+            max_score=max_score,
             extra=tuple((name, values[name]) for name in self.keep if name in values),
         )
 

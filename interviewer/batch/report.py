@@ -20,6 +20,7 @@ import csv
 import heapq
 import io
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from interviewer.batch.anchor_store import RowScale, anchors_path, fit_run
+from interviewer.batch.class_report import Scaler, add_to_class
 from interviewer.batch.report_data import (
     KEY_POINT_STATUSES,
     LEVELS,
@@ -51,6 +54,8 @@ class _Entry:
     offset: int
     source: int
     row: int
+    question: str
+    score: float | None  # the grader's score; None when ungraded or blank
 
 
 def _index(path: Path, keys: set[str] | None) -> tuple[dict[str, _Entry], list[str]]:
@@ -78,8 +83,17 @@ def _index(path: Path, keys: set[str] | None) -> tuple[dict[str, _Entry], list[s
             if keys is not None and key not in keys:
                 continue
             source = sources.setdefault(str(record.get("source")), len(sources))
-            latest[key] = _Entry(start, source, int(record.get("row") or 0))
             grade = (record.get("outcome") or {}).get("grade") or {}
+            score = record.get("score")
+            if not record.get("answer"):
+                score = None  # a blank answer is 0 on any scale: it teaches the map nothing
+            latest[key] = _Entry(
+                start,
+                source,
+                int(record.get("row") or 0),
+                sys.intern(str(record.get("question_id") or "?")),
+                float(score) if record.get("graded") and score is not None else None,
+            )
             for criterion in grade.get("criteria") or []:
                 criteria.setdefault(str(criterion.get("criterion")), None)
     return latest, list(criteria)
@@ -107,6 +121,7 @@ SUMMARY_COLUMNS = (
 )
 STATUS_COLUMNS = KEY_POINT_STATUSES
 TRAILING_COLUMNS = ("dropped_quotes", "grader", "hash", "key")
+SCALE_COLUMNS = ("max_score", "human_score", "calibrated_score")
 
 
 def build_report(
@@ -115,12 +130,24 @@ def build_report(
     keys: set[str] | None = None,
     summary_csv: Path | None = None,
     weakest: int = 10,
+    scales: dict[str, RowScale] | None = None,
+    default_max: float | None = None,
 ) -> ReportData:
-    """Aggregate a results file (only ``keys`` when given) and write the CSV summary."""
+    """Aggregate a results file (only ``keys`` when given) and write the CSV summary.
+
+    With ``scales`` (the rows' teacher scores and maxima), the anchor map is fitted and
+    stored beside the results, and every row gets its score on the teacher's scale.
+    """
     latest, criterion_ids = _index(results, keys)
     data = ReportData(
         results=str(results), generated_at=datetime.now(UTC).isoformat(timespec="seconds")
     )
+    scales = scales or {}
+    if scales or default_max is not None or anchors_path(results).exists():
+        graded = [(k, e.question, e.score) for k, e in latest.items() if e.score is not None]
+        data.calibration, scales = fit_run(results, graded, scales, default_max)
+    scaler = Scaler(data.calibration, scales, default_max)
+    data.scaled = bool(scales) or default_max is not None
     heap: list[tuple[float, int, WeakAnswer]] = []
     out: io.TextIOWrapper | None = None
     target: AtomicFile | None = None
@@ -129,12 +156,17 @@ def build_report(
         target = _open_output(summary_csv)
         out = io.TextIOWrapper(target.handle, encoding="utf-8-sig", newline="")
         writer = csv.writer(out)
-        writer.writerow([*SUMMARY_COLUMNS, *criterion_ids, *STATUS_COLUMNS, *TRAILING_COLUMNS])
+        writer.writerow(
+            [*SUMMARY_COLUMNS, *criterion_ids, *STATUS_COLUMNS, *TRAILING_COLUMNS, *SCALE_COLUMNS]
+        )
     try:
         for seq, record in enumerate(_records(results, latest)):
             outcome = record.get("outcome") or {}
             grade = outcome.get("grade")
             _aggregate(data, record, outcome, grade)
+            point = scaler.point(record)
+            on_scale = scaler.on_scale(point, blank=not record.get("answer"))
+            add_to_class(data, record, grade, point, on_scale, scaler.maximum(point))
             if grade is not None:
                 weak = _weak_answer(record, grade)
                 # Keep the lowest scores: a max-heap on score via negation, bounded in size.
@@ -145,7 +177,9 @@ def build_report(
                     heapq.heapreplace(heap, item)
             if writer is not None:
                 row = _summary_row(record, outcome, grade, criterion_ids)
-                writer.writerow([spreadsheet_cell(cell) for cell in row])
+                writer.writerow(
+                    [spreadsheet_cell(c) for c in (*row, *scaler.columns(point, on_scale))]
+                )
         if out is not None and target is not None:
             out.flush()
             out.detach()  # the wrapper must not close the handle commit() closes
@@ -283,6 +317,7 @@ class ReportFiles:
     summary_csv: Path
     markdown: Path
     html: Path
+    gradebook: Path
 
 
 def report_paths(results: Path, report_dir: Path | None = None) -> ReportFiles:
@@ -293,7 +328,35 @@ def report_paths(results: Path, report_dir: Path | None = None) -> ReportFiles:
         summary_csv=folder / f"{stem}.summary.csv",
         markdown=folder / f"{stem}.report.md",
         html=folder / f"{stem}.report.html",
+        gradebook=folder / f"{stem}.gradebook.csv",
     )
+
+
+def gradebook_csv(data: ReportData) -> str:
+    """One row per candidate, one column per question (on the teacher's scale), the total."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    questions = list(data.questions.values())
+    header = ["candidate"]
+    for q in questions:
+        scale = f" (/{q.maximum:g})" if q.maximum is not None else ""
+        header.append(_cell(f"{q.label}{scale}"))
+    writer.writerow([*header, "total", "out_of"])
+    for sheet in data.candidates.values():
+        cells: list[Any] = [_cell(sheet.name)]
+        for q in questions:
+            answer = sheet.answers.get(q.question_id)
+            value = None
+            if answer is not None:
+                value = answer.on_scale if answer.on_scale is not None else answer.score
+            cells.append("" if value is None else round(value, 2))
+        total, out_of = sheet.total, data.out_of
+        if total is None:  # no teacher's scale: the total of 0-100 scores
+            scores = [a.score for a in sheet.answers.values() if a.score is not None]
+            total = sum(scores) if scores else None
+        cells += ["" if total is None else round(total, 2), "" if out_of is None else out_of]
+        writer.writerow(cells)
+    return "\ufeff" + buffer.getvalue()
 
 
 def write_reports(
@@ -301,11 +364,25 @@ def write_reports(
     *,
     report_dir: Path | None = None,
     keys: set[str] | None = None,
+    scales: dict[str, RowScale] | None = None,
+    default_max: float | None = None,
 ) -> tuple[ReportData, ReportFiles]:
-    """Write the CSV summary, Markdown and HTML reports; return the data and the paths."""
+    """Write the CSV summary, Markdown and HTML reports; return the data and the paths.
+
+    With candidates in the rows, also the gradebook (``STEM.gradebook.csv``).
+    """
     files = report_paths(results, report_dir)
-    data = build_report(results, keys=keys, summary_csv=files.summary_csv)
-    for path, text in ((files.markdown, render_markdown(data)), (files.html, render_html(data))):
+    data = build_report(
+        results,
+        keys=keys,
+        summary_csv=files.summary_csv,
+        scales=scales,
+        default_max=default_max,
+    )
+    outputs = [(files.markdown, render_markdown(data)), (files.html, render_html(data))]
+    if data.candidates:
+        outputs.append((files.gradebook, gradebook_csv(data)))
+    for path, text in outputs:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text)

@@ -10,11 +10,18 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interviewer.batch.anchors import Calibration
 
 BINS = 10
 LEVELS = 5  # criterion levels 0-4
 KEY_POINT_STATUSES = ("covered", "partial", "missing", "contradicted")
 EXCERPT = 240
+# Candidates' sheets hold every answer's text: past this many candidates the report leaves
+# them out (the gradebook still has every score), so memory stays bounded on a large run.
+MAX_SHEETS = 300
 
 
 @dataclass
@@ -86,10 +93,17 @@ class QuestionStats(_Scored):
     scores: list[float] = field(default_factory=list)
     criteria: dict[str, CriterionStats] = field(default_factory=dict)
     key_points: dict[tuple[int, str], KeyPointStats] = field(default_factory=dict)
+    on_scale: list[float] = field(default_factory=list)  # graded rows on the teacher's scale
+    maximum: float | None = None  # the question's scale, when known
+    anchors: int = 0
 
     @property
     def label(self) -> str:
         return question_label(self.question_id, self.text)
+
+    @property
+    def scale_mean(self) -> float | None:
+        return statistics.fmean(self.on_scale) if self.on_scale else None
 
     @property
     def histogram(self) -> list[int]:
@@ -101,6 +115,34 @@ def question_label(question_id: str, text: str) -> str:
     if question_id.startswith("adhoc-") and text:
         return excerpt(text, 60)
     return question_id
+
+
+@dataclass
+class SheetAnswer:
+    """One answer on a candidate's sheet (its texts are dropped past ``MAX_SHEETS``)."""
+
+    question_id: str
+    score: float | None  # the grader's 0-100; None when ungraded
+    on_scale: float | None  # on the teacher's scale, when it is known
+    maximum: float | None
+    anchor: bool
+    label: str = ""
+    answer: str = ""
+    missed: list[str] = field(default_factory=list)
+    feedback: str = ""
+
+
+@dataclass
+class CandidateSheet:
+    """Everything one candidate answered, in input order: a printable page."""
+
+    name: str
+    answers: dict[str, SheetAnswer] = field(default_factory=dict)  # by question id
+
+    @property
+    def total(self) -> float | None:
+        values = [a.on_scale for a in self.answers.values() if a.on_scale is not None]
+        return sum(values) if values else None
 
 
 @dataclass
@@ -140,6 +182,16 @@ class ReportData(_Scored):
     estimates: int = 0  # grades from the offline heuristic
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    calibration: Calibration | None = None
+    scaled: bool = False  # some rows have a teacher's scale (a maximum score)
+    candidates: dict[str, CandidateSheet] = field(default_factory=dict)
+    sheets_omitted: bool = False  # more than MAX_SHEETS candidates: no texts kept
+
+    @property
+    def out_of(self) -> float | None:
+        """The class's total on the teacher's scale: every question counts, answered or not."""
+        values = [q.maximum for q in self.questions.values() if q.maximum is not None]
+        return sum(values) if values else None
 
     def most_missed(self, limit: int = 15) -> list[tuple[QuestionStats, KeyPointStats]]:
         """Key points by how often they were missed or contradicted (rate, then count)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from interviewer.batch.report_candidates_html import anchors_note, candidate_sheets
 from interviewer.batch.report_data import QuestionStats, ReportData, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
 from interviewer.grading.grade import format_score
@@ -26,28 +27,38 @@ th{background:#f7f7f7}td.num,th.num{text-align:right;white-space:nowrap}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:-1px}
 .answer{color:#444;font-size:.88rem}
 .warn{background:#fff7e0;border:1px solid #f0d98c;padding:.5rem .8rem;border-radius:6px}
+.anchors{border:1px solid #cfe3f3;background:#f3f8fc;border-radius:6px;padding:.6rem 1rem}
+.sheet{border-top:2px solid #333;margin-top:2rem;padding-top:.5rem}
+.sheet h3{font-size:1.2rem}.hand{color:#27ae60;font-size:.8rem}
+@media print{.sheet{break-before:page;border-top:none}body{max-width:none}}
 """
 
 
 def _svg_histogram(counts: list[int], *, width: int = 320, height: int = 90) -> str:
-    """Bars for score bins 0-10 … 90-100, with axis labels; inline SVG."""
+    """Bars for score bins 0-10 … 90-100, each with its count, and axis labels; inline SVG."""
     top = max(counts) if counts else 0
     n = len(counts)
     gap = 2
     plot_h = height - 16
+    room = 12  # above the tallest bar, for its count
     bar_w = (width - gap * (n - 1)) / n
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
         f' viewBox="0 0 {width} {height}" role="img" aria-label="score distribution">'
     ]
     for i, count in enumerate(counts):
-        h = 0 if not top else max(1.0 if count else 0.0, plot_h * count / top)
+        h = 0 if not top else max(1.0 if count else 0.0, (plot_h - room) * count / top)
         x = i * (bar_w + gap)
         low, high = i * 100 // n, (i + 1) * 100 // n
         parts.append(
             f'<rect x="{x:.1f}" y="{plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}"'
             f' fill="#3b82c4"><title>{low}–{high}: {count}</title></rect>'
         )
+        if count:
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{plot_h - h - 2:.1f}" font-size="10"'
+                f' fill="#333" text-anchor="middle">{count}</text>'
+            )
     parts.append(
         f'<line x1="0" y1="{plot_h}" x2="{width}" y2="{plot_h}" stroke="#999" stroke-width="1"/>'
     )
@@ -103,6 +114,7 @@ def render_html(data: ReportData) -> str:
         out += _question(q)
     out += _most_missed(data)
     out += _weakest(data)
+    out += candidate_sheets(data)
     return page("Batch grading report", "\n".join(out), css=_CSS)
 
 
@@ -131,6 +143,7 @@ def _overview(data: ReportData) -> list[str]:
     if data.graders:
         graders = ", ".join(f"{_e(g)} ({n})" for g, n in data.graders.items())
         out.append(f'<p class="muted">Graded by: {graders}</p>')
+    out += anchors_note(data)
     return out
 
 
@@ -149,11 +162,18 @@ def _criteria(data: ReportData) -> list[str]:
 
 def _question(q: QuestionStats) -> list[str]:
     out = ['<div class="question">']
+    scale = ""
+    if q.scale_mean is not None:
+        top = f" / {q.maximum:g}" if q.maximum is not None else ""
+        scale = f" · on your scale {q.scale_mean:.2f}{top} ({q.anchors} anchors)"
     out.append(
-        f"<h3>{_e(q.question_id)} <span class='muted'>· {q.rows} rows · {q.graded} graded"
-        f" · mean {_e(format_score(q.mean))} · median {_e(format_score(q.median))}</span></h3>"
+        f"<h3>{_e(q.label)} <span class='muted'>· {q.rows} rows · {q.graded} graded"
+        f" · mean {_e(format_score(q.mean))} · median {_e(format_score(q.median))}"
+        f"{_e(scale)}</span></h3>"
     )
-    out.append(f'<div class="qtext">{_e(q.text)}</div>')
+    if q.label != q.text:
+        bank = "" if q.question_id.startswith("adhoc-") else f"{q.question_id}: "
+        out.append(f'<div class="qtext">{_e(bank + q.text)}</div>')
     out.append(_svg_histogram(q.histogram))
     if q.criteria:
         out.append('<table><tr><th>Criterion</th><th class="num">Mean</th><th>Levels</th></tr>')

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from interviewer.batch.report_data import LEVELS, ReportData, excerpt, histogram
+import math
+
+from interviewer.batch.report_data import LEVELS, MAX_SHEETS, ReportData, excerpt, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
 from interviewer.grading.grade import format_score
 from interviewer.safe_text import markdown_text
@@ -35,16 +37,11 @@ def render_markdown(data: ReportData) -> str:
         lines.append(
             f"- {data.estimates} grades are offline estimates (key-point overlap, not a model)."
         )
+    lines += _md_anchors(data)
     lines += ["", "## Score distribution", ""]
     lines += _md_histogram(histogram(data.scores))
     lines += ["", "## Questions", ""]
-    lines += ["| Question | Rows | Graded | Mean | Median | Distribution (0→100) |"]
-    lines += ["|---|---:|---:|---:|---:|---|"]
-    for q in data.questions.values():
-        lines.append(
-            f"| **{_md(q.question_id)}** {_md(excerpt(q.text, 90))} | {q.rows} | {q.graded}"
-            f" | {format_score(q.mean)} | {format_score(q.median)} | `{_spark(q.histogram)}` |"
-        )
+    lines += _md_questions(data)
     lines += ["", "## Criteria", ""]
     lines += [
         "| Criterion | Mean level (0–4) | " + " | ".join(f"L{i}" for i in range(LEVELS)) + " |"
@@ -85,8 +82,100 @@ def render_markdown(data: ReportData) -> str:
             )
     else:
         lines.append("No graded answer yet.")
+    lines += _md_candidates(data)
     lines.append("")
     return "\n".join(lines)
+
+
+def _md_questions(data: ReportData) -> list[str]:
+    """One line per question: raw and (with a scale) on the teacher's scale, side by side."""
+    scaled = data.scaled
+    head = "| Question | Rows | Graded | Mean (0–100) | Median |"
+    rule = "|---|---:|---:|---:|---:|"
+    if scaled:
+        head += " Mean on your scale | Anchors |"
+        rule += "---:|---:|"
+    lines = [head + " Distribution (0→100): rows per tenth |", rule + "---|"]
+    for q in data.questions.values():
+        cells = (
+            f"| {_md_question(q.question_id, q.text)} | {q.rows} | {q.graded}"
+            f" | {format_score(q.mean)} | {format_score(q.median)} |"
+        )
+        if scaled:
+            top = f" / {q.maximum:g}" if q.maximum is not None else ""
+            cells += f" {_fmt(q.scale_mean, 2)}{top} | {q.anchors} |"
+        counts = " ".join(str(n) for n in q.histogram)
+        lines.append(f"{cells} `{_spark(q.histogram)}` {counts} |")
+    return lines
+
+
+def _omitted(data: ReportData) -> str:
+    return (
+        f"{len(data.candidates)} candidates: one sheet per candidate is left out above"
+        f" {MAX_SHEETS}; every score is in the gradebook."
+    )
+
+
+def _md_question(question_id: str, text: str) -> str:
+    """A question as the teacher wrote it; a bank id first when it has one."""
+    words = _md(excerpt(text, 90))
+    if question_id.startswith("adhoc-"):
+        return words
+    return f"**{_md(question_id)}** {words}"
+
+
+def _md_anchors(data: ReportData) -> list[str]:
+    calibration = data.calibration
+    if calibration is None:
+        return []
+    line = (
+        f"- Anchors (hand-scored answers): {calibration.anchors} on {calibration.questions}"
+        " question(s); the other answers are put on your scale by a map fitted on them"
+    )
+    agreement = calibration.agreement
+    if agreement is None:
+        return [line + "."]
+    error, plain = agreement.errors()
+    return [
+        line + ".",
+        f"- Agreement on anchors, cross-validated ({agreement.folds} folds: no anchor is"
+        f" scored by a map fitted on it): mean error {error}"
+        f" (plain rescaling {plain}); Pearson r"
+        f" {_fmt(_nan(agreement.pearson), 2)} (plain {_fmt(_nan(agreement.plain_pearson), 2)})",
+    ]
+
+
+def _nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _md_candidates(data: ReportData) -> list[str]:
+    if not data.candidates:
+        return []
+    lines = ["", "## Candidates", ""]
+    if data.sheets_omitted:
+        return [*lines, _omitted(data)]
+    for sheet in data.candidates.values():
+        total = sheet.total
+        summary = ""
+        if total is not None:
+            out_of = f" / {data.out_of:g}" if data.out_of is not None else ""
+            summary = f" — total {total:.2f}{out_of}"
+        lines += [f"### {_md(sheet.name)}{summary}", ""]
+        lines += ["| Question | Answer | Score | On your scale | Missed | Feedback |"]
+        lines += ["|---|---|---:|---:|---|---|"]
+        for a in sheet.answers.values():
+            scale = "–"
+            if a.on_scale is not None:
+                top = f" / {a.maximum:g}" if a.maximum is not None else ""
+                scale = f"{a.on_scale:.2f}{top}" + (" (hand-scored)" if a.anchor else "")
+            answer = _md(excerpt(a.answer, 200)) or "*(no answer)*"
+            lines.append(
+                f"| {_md(a.label)} | {answer} | {_fmt(a.score)} | {scale}"
+                f" | {_md('; '.join(a.missed))} | {_md(excerpt(a.feedback, 200))} |"
+            )
+        lines.append("")
+    return lines
 
 
 def _md_histogram(counts: list[int]) -> list[str]:

@@ -248,6 +248,7 @@ def _record_head(task: RowTask, outcome: Outcome, duplicate_of: str | None) -> d
         "question_id": question.id,
         "bank": question.bank or None,
         "question": question.question,
+        "reference": question.full_reference,
         "answer": row.answer,
         "graded": outcome.graded,
         "score": outcome.score,

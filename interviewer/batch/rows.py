@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from interviewer.bank.library import Library, Question
+from interviewer.batch.anchor_store import RowScale
 from interviewer.batch.input_rows import BadRow, InputRow
 from interviewer.batch.inputs import InputReader
 from interviewer.batch.results import ErrorsWriter, ResultsState
@@ -207,6 +208,7 @@ class ScanSummary:
     distinct: int = 0  # distinct hashes among rows to grade (requests needed)
     bad_rows: list[BadRow] = field(default_factory=list)  # the first few, for the terminal
     keys: set[str] = field(default_factory=set)  # every row key of this input
+    scales: dict[str, RowScale] = field(default_factory=dict)  # rows with a score or maximum
 
 
 def scan_inputs(
@@ -235,6 +237,8 @@ def scan_inputs(
                     summary.bad_rows.append(item)
                 continue
             summary.keys.add(item.key)
+            if item.row.human_score is not None or item.row.max_score is not None:
+                summary.scales[item.key] = RowScale(item.row.human_score, item.row.max_score)
             if state.is_done(item.key, retry_ungraded=retry_ungraded):
                 summary.done += 1
                 if not state.status[item.key]:

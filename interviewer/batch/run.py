@@ -23,7 +23,16 @@ from interviewer.batch.replicas import Replica
 from interviewer.batch.results import ResultSink, outcome_to_json, result_line
 from interviewer.batch.rows import Prefetch, RowTask
 from interviewer.errors import EndpointError, is_fatal
-from interviewer.grading.grade import Grader, Outcome
+from interviewer.grading.grade import (
+    CriterionResult,
+    Grade,
+    Grader,
+    GraderInfo,
+    KeyPointResult,
+    Outcome,
+)
+
+NO_ANSWER = "No answer."
 
 # A replica failing this many requests in a row is benched while others are healthy.
 BENCH_AFTER = 3
@@ -193,6 +202,11 @@ class _Run:
             if task is None:
                 self.exhausted = True
                 return None
+            if not task.row.answer:
+                outcome = no_answer(task, self.states[0].replica.grader.info)
+                self._write(task, (outcome, outcome_to_json(outcome)))
+                self._report()
+                continue
             twin = self.recent.get(task.hash)
             if twin is not None:
                 self._write(task, twin[1], duplicate_of=twin[0])
@@ -349,6 +363,30 @@ class _Run:
             self.writer.flush_due()
         self.result.stopped = self.stop.is_set() or self.abandon.is_set()
         return self.result
+
+
+def no_answer(task: RowTask, info: GraderInfo) -> Outcome:
+    """The grade of a blank answer: 0, every criterion at level 0, every key point missing.
+
+    Nothing is sent to a grader: there is nothing to judge, and a student who left the
+    question out must count as 0 in the question's mean rather than vanish from it.
+    """
+    question = task.question
+    grade = Grade(
+        score=0.0,
+        criteria=[
+            CriterionResult(
+                criterion=c.id, name=c.name, weight=c.weight, comment=NO_ANSWER, score=0
+            )
+            for c in question.criteria
+        ],
+        key_points=[
+            KeyPointResult(index=i, text=text, status="missing")
+            for i, text in enumerate(question.key_points, start=1)
+        ],
+        feedback=NO_ANSWER,
+    )
+    return Outcome(grade=grade, info=info)
 
 
 def _work(

@@ -19,6 +19,7 @@ from interviewer.cli import (
     history_cmd,
     mock_cmd,
     practice_cmd,
+    review_cmd,
 )
 
 app = typer.Typer(
@@ -30,7 +31,16 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for _module in (practice_cmd, mock_cmd, bank_cmd, grade_cmd, eval_cmd, history_cmd, endpoints_cmd):
+for _module in (
+    practice_cmd,
+    mock_cmd,
+    bank_cmd,
+    grade_cmd,
+    review_cmd,
+    eval_cmd,
+    history_cmd,
+    endpoints_cmd,
+):
     _module.register(app)
 
 

@@ -138,6 +138,15 @@ SortWindowOpt = Annotated[
     ),
 ]
 
+MaxScoreOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-score",
+        min=0.001,
+        help="The teacher's scale (0..N) for rows without a max_score column.",
+    ),
+]
+
 
 @handle_errors
 def grade(
@@ -165,6 +174,7 @@ def grade(
     bank_dir: BankDirOpt = None,
     report_dir: ReportDirOpt = None,
     sort_window: SortWindowOpt = 2000,
+    max_score: MaxScoreOpt = None,
 ) -> None:
     from interviewer.batch.command import GradeRequest
     from interviewer.batch.input_rows import ColumnMap
@@ -194,6 +204,7 @@ def grade(
         bank_dir=bank_dir,
         report_dir=report_dir,
         sort_window=sort_window,
+        max_score=max_score,
     )
     config = load_config()
     chosen = choose_grader(

@@ -70,6 +70,13 @@ def read_scored(reader: InputReader, scores: ScoreColumns | None = None) -> list
     for item in reader.rows():
         if isinstance(item, BadRow):
             raise InputError(f"{item.describe()}; fix the row or remove it.")
+        if not item.answer:
+            # `grade` scores a blank answer 0 without asking the grader, so it would
+            # measure nothing about the grader here.
+            raise InputError(
+                f"{_where(item)}: no answer (column '{reader.columns.answer}'); fix the row or"
+                " remove it."
+            )
         if not rows and reader.format == "csv":
             _check_header(reader, item, scores)
         rows.append(_scored(item, scores))

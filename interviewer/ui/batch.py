@@ -261,6 +261,8 @@ def render_summary(
             f"mean {score_text(report.mean)} · median {score_text(report.median)}"
             f" (n={report.graded})",
         )
+    if report is not None and report.calibration is not None:
+        table.add_row("Anchors (hand-scored rows)", _anchors_line(report))
     console.print(table)
     if report is not None and report.questions:
         render_questions(report)
@@ -268,10 +270,27 @@ def render_summary(
     if files is not None:
         lines.append(f"Summary: {files.summary_csv}")
         lines.append(f"Report:  {files.html} (and {files.markdown.name})")
+        if report is not None and report.candidates:
+            lines.append(f"Gradebook: {files.gradebook}")
     if errors_file is not None and scan.bad:
         lines.append(f"Invalid rows: {errors_file}")
     for line in lines:
         console.print(line, markup=False, highlight=False)
+
+
+def _anchors_line(report: ReportData) -> str:
+    calibration = report.calibration
+    assert calibration is not None
+    text = f"{calibration.anchors} on {calibration.questions} question(s)"
+    agreement = calibration.agreement
+    if agreement is not None:
+        error, plain = agreement.errors()
+        text += f" · cross-validated error {error} (plain rescaling {plain})"
+    return text
+
+
+def _mean(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def render_questions(report: ReportData, limit: int = 20) -> None:
@@ -281,6 +300,8 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
     table.add_column("Rows", justify="right")
     table.add_column("Graded", justify="right")
     table.add_column("Mean", justify="right")
+    if report.scaled:
+        table.add_column("On your scale", justify="right")
     table.add_column("Most missed key point")
     questions = sorted(
         report.questions.values(), key=lambda q: (q.mean is None, q.mean or 0.0, q.question_id)
@@ -288,13 +309,11 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
     for q in questions[:limit]:
         worst = max(q.key_points.values(), key=lambda k: (k.missed_rate, -k.index), default=None)
         missed = f"{worst.text[:60]} ({worst.missed_rate:.0%})" if worst and worst.missed else "–"
-        table.add_row(
-            Text(q.label),
-            str(q.rows),
-            str(q.graded),
-            score_text(q.mean),
-            Text(missed),
-        )
+        cells: list[Text | str] = [Text(q.label), str(q.rows), str(q.graded), score_text(q.mean)]
+        if report.scaled:
+            top = f" / {q.maximum:g}" if q.maximum is not None else ""
+            cells.append(_mean(q.scale_mean, 2) + top)
+        table.add_row(*cells, Text(missed))
     console.print(table)
     if len(questions) > limit:
         console.print(f"… {len(questions) - limit} more questions in the report.", style="muted")
