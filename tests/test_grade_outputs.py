@@ -28,7 +28,7 @@ def grade(*args: str | Path) -> Any:
 @pytest.fixture
 def setup(tmp_path: Path) -> dict[str, Path]:
     rows = bank_rows(3)
-    rows[1]["answer"] = ""  # one bad row, so that an errors file is written
+    rows[1]["question_id"] = "ghost"  # one bad row, so that an errors file is written
     return {
         "banks": write_bank(tmp_path / "banks"),
         "csv": write_csv(tmp_path / "answers.csv", rows),
