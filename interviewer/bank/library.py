@@ -45,6 +45,10 @@ from interviewer.paths import bank_files as bank_files  # re-exported for caller
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
+# Every command but `bank list` loads and validates each bank in full, so a bank index cannot
+# keep a huge bank fast; a limit can. 4 MiB is 60 times the largest bundled bank and loads in
+# under a second (benchmarks/bank_load.py); a 65 MB bank took 44 s for every command.
+MAX_BANK_BYTES = 4 * 1024 * 1024
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -323,30 +327,65 @@ def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | No
     return current
 
 
-def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                raise BankError(
-                    f"{path}:{key.start_mark.line + 1}: duplicate key '{name}' "
-                    f"(first at line {seen[name]}); remove one of them."
-                )
-            seen[name] = key.start_mark.line + 1
-            _check_duplicate_keys(value, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _check_duplicate_keys(item, path)
+def _check_nodes(root: yaml.Node, path: Path) -> None:
+    """Refuse duplicate mapping keys and YAML aliases, in one walk over the node graph.
+
+    An alias makes the composed graph share one node between several places, so a file of a
+    few hundred bytes can stand for billions of values ("billion laughs") or for a cycle; a
+    bank never needs one. Each node is visited once, so the walk is linear in the file size.
+    """
+    visited: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            raise BankError(
+                f"{path}:{node.start_mark.line + 1}: this value is repeated through a YAML"
+                " anchor and aliases (&name, *name, <<: *name), which bank files may not use;"
+                " write the value out in full."
+            )
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            children: list[yaml.Node] = []
+            for key, value in node.value:
+                name = str(key.value)
+                if isinstance(key, yaml.ScalarNode) and name in seen:
+                    raise BankError(
+                        f"{path}:{key.start_mark.line + 1}: duplicate key '{name}' "
+                        f"(first at line {seen[name]}); remove one of them."
+                    )
+                seen[name] = key.start_mark.line + 1
+                children += (key, value)
+            # Reversed onto the stack, so that problems are found in the file's order.
+            stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
 
 
-def _read_text(path: Path) -> str:
+def read_bank_bytes(path: Path) -> bytes:
+    """Read a bank file once, refusing one larger than MAX_BANK_BYTES.
+
+    Callers that both validate and copy a file use these bytes for both: a pipe
+    (``bank import <(cat x.yaml)``, /dev/stdin) can be read only once, and a file that
+    changes between two reads must not be installed unvalidated.
+    """
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BANK_BYTES + 1)
     except FileNotFoundError:
         raise BankError(f"{path}: no such file; check the path.") from None
     except OSError as exc:
         raise BankError(f"{path}: cannot read ({exc.strerror}).") from None
+    if len(raw) > MAX_BANK_BYTES:
+        raise BankError(
+            f"{path}: larger than {MAX_BANK_BYTES} bytes, the limit for a bank file;"
+            " split it into smaller bank files."
+        )
+    return raw
+
+
+def _decode(raw: bytes, path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -367,15 +406,18 @@ def _describe(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
     return "field '" + ".".join(str(p) for p in loc) + "'"
 
 
-def load_bank_file(path: Path) -> Bank:
-    """Load and validate one bank file; raise BankError naming file, line and field."""
-    text = _read_text(path)
+def load_bank_file(path: Path, raw: bytes | None = None) -> Bank:
+    """Load and validate one bank file; raise BankError naming file, line and field.
+
+    ``raw`` is the file's content when the caller has already read it (see read_bank_bytes).
+    """
+    text = _decode(read_bank_bytes(path) if raw is None else raw, path)
     loader = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
             raise BankError(f"{path}: the file is empty; see bank/README.md for the format.")
-        _check_duplicate_keys(root, path)
+        _check_nodes(root, path)
         raw = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -439,7 +481,8 @@ def import_bank(source: Path, library: Library, dest_dir: Path, *, replace: bool
     bank, so that an import can never make the library fail to load. ``replace`` allows
     overwriting an earlier import of the same bank.
     """
-    bank = load_bank_file(source)
+    raw = read_bank_bytes(source)
+    bank = load_bank_file(source, raw)
     dest = dest_dir / f"{bank.info.id}.yaml"
     previous = dest.resolve() if dest.exists() else None
     if previous is not None and not replace:
@@ -452,7 +495,7 @@ def import_bank(source: Path, library: Library, dest_dir: Path, *, replace: bool
             ids.add(other.path, other.info.id, [q.id for q in other.questions])
     ids.add(source, bank.info.id, [q.id for q in bank.questions], fix="give the bank another id")
     try:
-        write_atomic(dest, source.read_bytes())
+        write_atomic(dest, raw)
     except OSError as exc:
         raise BankError(f"{dest}: cannot write the imported bank ({exc.strerror}).") from None
     return dest

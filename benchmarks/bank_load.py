@@ -1,0 +1,58 @@
+"""How long loading a bank takes as it grows, to justify the bank size limit.
+
+Usage: python benchmarks/bank_load.py [--sizes 0.25,1,4]
+
+Builds banks of about the given sizes (MiB) from copies of a bundled bank's questions under new
+ids, loads each with interviewer.bank.library.load_bank_file (what every command but
+`bank list` does for every bank) and prints seconds and seconds per MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from interviewer.bank import library
+from interviewer.paths import builtin_bank_dir
+
+
+def build(size_mib: float, dest: Path) -> Path:
+    source = yaml.safe_load((builtin_bank_dir() / "llm-en.yaml").read_text(encoding="utf-8"))
+    questions = source["questions"]
+    per_copy = len(yaml.safe_dump(questions, allow_unicode=True).encode())
+    copies = max(1, int(size_mib * 1024 * 1024 / per_copy))
+    out = []
+    for n in range(copies):
+        for q in questions:
+            out.append({**json.loads(json.dumps(q)), "id": f"{q['id']}-{n}"})
+    data = {"bank": {**source["bank"], "id": "big"}, "questions": out}
+    path = dest / f"big-{size_mib}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="0.25,1,4")
+    args = parser.parse_args()
+    library.MAX_BANK_BYTES = 1 << 28  # measure past the limit too
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (float(s) for s in args.sizes.split(",")):
+            path = build(size, Path(tmp))
+            mib = path.stat().st_size / 1024 / 1024
+            start = time.perf_counter()
+            bank = library.load_bank_file(path)
+            took = time.perf_counter() - start
+            print(
+                f"{mib:7.2f} MiB  {len(bank.questions):6d} questions  {took:6.2f} s"
+                f"  {took / mib:5.2f} s/MiB"
+            )
+
+
+if __name__ == "__main__":
+    main()
