@@ -127,6 +127,11 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8; save the file as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config ({exc.strerror}); make it a readable TOML file"
+            " or remove it."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}. Fix the file or delete it.") from None
     for name, profile in (data.get("endpoints") or {}).items():
@@ -232,10 +237,14 @@ def resolve_endpoint(
         profile = config.endpoints[name].model_copy()
     else:
         default = config.default_endpoint
-        if default and default in config.endpoints:
-            profile = config.endpoints[default].model_copy()
-        else:
-            profile = EndpointProfile(name="env")
+        if default and default not in config.endpoints:
+            known = ", ".join(sorted(config.endpoints)) or "none"
+            raise ConfigError(
+                f"{config_path()}: default_endpoint '{default}' names no endpoint profile"
+                f" (configured: {known}); fix the name, or add the profile with"
+                f" `interviewer endpoints add {default} --base-url URL --model MODEL`."
+            )
+        profile = config.endpoints[default].model_copy() if default else EndpointProfile(name="env")
 
     url = base_url or env.get("INTERVIEWER_BASE_URL") or None
     if url is None and not name:
@@ -304,7 +313,14 @@ def resolve_api_key(profile: EndpointProfile) -> str | None:
             raise ConfigError(
                 f"Key file {path} is readable by other users; run `chmod 600 {path}`."
             )
-        key = path.read_text(encoding="utf-8").strip()
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
+            raise ConfigError(
+                f"Key file {path} for endpoint '{profile.name}' cannot be read ({why}); make it"
+                " a text file with the API key on its first line."
+            ) from None
         if not key:
             raise ConfigError(f"Key file {path} is empty; put the API key on its first line.")
         return key

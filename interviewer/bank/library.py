@@ -497,7 +497,10 @@ def import_bank(source: Path, library: Library, dest_dir: Path, *, replace: bool
     try:
         write_atomic(dest, raw)
     except OSError as exc:
-        raise BankError(f"{dest}: cannot write the imported bank ({exc.strerror}).") from None
+        raise BankError(
+            f"{dest}: cannot write the imported bank ({exc.strerror}); make {dest_dir} writable"
+            " or set INTERVIEWER_HOME to a directory you can write."
+        ) from None
     return dest
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from interviewer.config import CONTRACTS, STATE_NAME, Contract, EndpointProfile, home_dir
+from interviewer.errors import ConfigError
 from interviewer.files import write_atomic
 
 _state_lock = threading.Lock()
@@ -24,12 +26,46 @@ def _state_key(profile: EndpointProfile) -> str:
 
 
 def _read_state() -> dict[str, Any]:
+    """The remembered state, or an empty one; a file of another shape is a ConfigError."""
     path = home_dir() / STATE_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise _broken(path, f"cannot be read ({why})") from None
+    problem = _shape_problem(data)
+    if problem:
+        raise _broken(path, problem)
+    assert isinstance(data, dict)
+    return data
+
+
+def _shape_problem(data: Any) -> str | None:
+    """What differs from the shape remember_contract writes, or None."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    endpoints = data.get("endpoints", {})
+    if not isinstance(endpoints, dict):
+        return "'endpoints' is not an object"
+    for entry in endpoints.values():
+        # Entry keys hold base URLs, which are not repeated in a message.
+        if not isinstance(entry, dict):
+            return "an entry of 'endpoints' is not an object"
+        if entry.get("contract", CONTRACTS[0]) not in CONTRACTS:
+            return "an entry has an unknown 'contract'"
+        rejected = entry.get("rejected", {})
+        if not isinstance(rejected, dict) or not all(isinstance(v, str) for v in rejected.values()):
+            return "an entry's 'rejected' is not an object of texts"
+    return None
+
+
+def _broken(path: Path, problem: str) -> ConfigError:
+    return ConfigError(
+        f"{path}: {problem}. Delete the file: it only remembers which output format each"
+        " endpoint accepted, and is written again on the next run."
+    )
 
 
 def remembered_contract(profile: EndpointProfile) -> Contract | None:

@@ -1,7 +1,8 @@
 """Choosing the grader for a command: the offline estimate, or an LLM through an endpoint.
 
 The choice is resolved here and nowhere else, in the project's one order of precedence:
-command-line flags > ``INTERVIEWER_GRADER`` > the config file's ``grader`` > ``auto``. Only a
+command-line flags > ``INTERVIEWER_GRADER`` > the config file's ``grader`` > ``auto``, where
+``--endpoint`` or ``--base-url`` without ``--grader`` counts as ``--grader llm``. Only a
 choice other than ``offline`` looks for an endpoint (flags > ``INTERVIEWER_*`` > ``OPENAI_*``
 > the config file, see ``interviewer.config.resolve_endpoint``), so an endpoint setting left
 in the environment cannot break a user who chose to grade offline.
@@ -87,6 +88,9 @@ def choose_grader(
     if flags.samples < 1:
         raise ConfigError("--samples must be at least 1.")
     choice = grader_choice(config, flags.grader, env)
+    if flags.grader is None and (flags.endpoint or flags.base_url):
+        # Naming an endpoint on the command line asks for it, whatever the config says.
+        choice = "llm"
     if flags.panel:
         return _panel(config, flags, choice)
     profile: EndpointProfile | None = None
