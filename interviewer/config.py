@@ -36,6 +36,7 @@ from interviewer.paths import builtin_prompts_dir as builtin_prompts_dir
 from interviewer.paths import config_path as config_path
 from interviewer.paths import db_path as db_path
 from interviewer.paths import home_dir as home_dir
+from interviewer.redaction import display_url
 
 STATE_NAME = "endpoint-state.json"
 Contract = Literal["json_schema", "json_object", "prompt"]
@@ -78,6 +79,11 @@ class EndpointProfile(BaseModel):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @property
+    def display_urls(self) -> list[str]:
+        """The base URLs as they may be shown or stored: credentials in them masked."""
+        return [display_url(u) for u in self.urls]
 
     @property
     def urls(self) -> list[str]:
@@ -280,8 +286,10 @@ def resolve_endpoint(
         )
     if profile.name == "env" or url:
         # An endpoint given by flags or env is not the profile it borrowed settings from: its
-        # host says which it is, on screen and in the history alike.
-        profile = profile.model_copy(update={"name": urlsplit(profile.urls[0]).netloc})
+        # host says which it is, on screen and in the history alike (never its user part,
+        # which may hold a password).
+        host = urlsplit(profile.display_urls[0]).netloc.rpartition("@")[2]
+        profile = profile.model_copy(update={"name": host})
     return profile
 
 

@@ -74,9 +74,9 @@ def build_replicas(
     per = concurrency or default_concurrency(profile)
     profiles = replica_profiles(profile)
     if len(profiles) == 1:
-        return [Replica(profile.urls[0], chosen.grader, per)], profile, False
+        return [Replica(profile.display_urls[0], chosen.grader, per)], profile, False
     # One grader (and one HTTP client) per replica, each with its own base URL.
-    replicas = [Replica(p.urls[0], chosen.for_endpoint(p), per) for p in profiles]
+    replicas = [Replica(p.display_urls[0], chosen.for_endpoint(p), per) for p in profiles]
     return replicas, profile, False
 
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
 from interviewer.errors import EndpointError
 from interviewer.grading.grade import Usage
+from interviewer.redaction import display_url, scrub_text, url_secrets
 from interviewer.safe_text import without_surrogates
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ class ChatClient:
 
         self.profile = profile
         self._keyed = api_key is not None
+        self._key = api_key
         key = api_key or KEYLESS_PLACEHOLDER
         retries = profile.max_retries if max_retries is None else max_retries
         self.max_retries = retries
@@ -233,9 +235,21 @@ class ChatClient:
     def _map_error(
         self, exc: Exception, url: str, contract: Contract, route: str = "/chat/completions"
     ) -> EndpointError:
+        """The EndpointError for a failed request, with no credential in its message.
+
+        A server may echo the Authorization header or the key in its error body, and the
+        URL may carry a password or a key: all are masked before the text becomes a message.
+        """
+        error = self._describe_error(exc, url, contract, route)
+        secrets = [self._key, *url_secrets(url)]
+        return EndpointError(scrub_text(str(error), secrets), kind=error.kind, status=error.status)
+
+    def _describe_error(
+        self, exc: Exception, url: str, contract: Contract, route: str
+    ) -> EndpointError:
         import openai
 
-        name = f"Endpoint '{self.profile.name}' ({url})"
+        name = f"Endpoint '{self.profile.name}' ({display_url(url)})"
         if isinstance(exc, ValueError | RecursionError | TypeError | AttributeError):
             # The SDK could not decode the body of a 2xx reply (HTML, text, JSON nested
             # past the recursion limit): the server answered, but not with a completion.
@@ -257,11 +271,11 @@ class ChatClient:
         return self._status_error(exc, name, contract, route)
 
     def _bad_reply(self, url: str, why: str) -> EndpointError:
-        return EndpointError(
-            f"Endpoint '{self.profile.name}' ({url}) sent a reply that is not a chat completion"
-            f" ({why}); check that the base URL points at a chat-completions server.",
-            kind="bad_reply",
+        message = (
+            f"Endpoint '{self.profile.name}' ({display_url(url)}) sent a reply that is not a chat"
+            f" completion ({why}); check that the base URL points at a chat-completions server."
         )
+        return EndpointError(scrub_text(message, [self._key, *url_secrets(url)]), kind="bad_reply")
 
     def _status_error(
         self, exc: openai.APIStatusError, name: str, contract: Contract, route: str

@@ -76,7 +76,8 @@ def check_endpoint(profile: EndpointProfile, api_key: str | None) -> EndpointRep
     grading, exactly as the grader would have found it by stepping down.
     """
     client = llm.ChatClient(profile, api_key, max_retries=0)
-    report = EndpointReport(name=profile.name, url=client.url, model=str(profile.model))
+    url = profile.display_urls[0]
+    report = EndpointReport(name=profile.name, url=url, model=str(profile.model))
     try:
         started = time.perf_counter()
         try:

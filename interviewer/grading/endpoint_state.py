@@ -22,7 +22,8 @@ _state_lock = threading.Lock()
 
 
 def _state_key(profile: EndpointProfile) -> str:
-    return f"{profile.urls[0] if profile.urls else ''}|{profile.model}"
+    # Keyed by the displayable URL: the file must not hold a credential from the URL.
+    return f"{profile.display_urls[0] if profile.urls else ''}|{profile.model}"
 
 
 def _read_state() -> dict[str, Any]:

@@ -345,7 +345,7 @@ class LLMGrader:
                 "token_param": llm.token_param(profile),
                 "answer_token_budget": profile.answer_token_budget,
                 "samples": self.samples,
-                "base_url": profile.urls[0],
+                "base_url": profile.display_urls[0],
             },
         )
 

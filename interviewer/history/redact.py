@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from interviewer.redaction import scrub_text
+
 REDACTED = "[redacted]"
 
 _TOKEN_COUNT = re.compile(r"tokens$|token_(param|budget|count|limit)s?$|_tokens_")
@@ -42,6 +44,8 @@ def redact_secrets(value: Any) -> Any:
         return [redact_secrets(v) for v in value]
     if isinstance(value, str) and _SECRET_VALUE.match(value.strip()):
         return REDACTED
+    if isinstance(value, str) and "://" in value:
+        return scrub_text(value)
     if isinstance(value, Path):
         return str(value)
     return value

@@ -56,7 +56,7 @@ def render_profiles(config: Config, remembered: dict[str, Contract | None]) -> N
             window = str(profile.context_window) if profile.context_window else "-"
             table.add_row(
                 label,
-                Text("\n".join(profile.urls)),
+                Text("\n".join(profile.display_urls)),
                 Text(profile.model or "?"),
                 Text(key),
                 contract,
