@@ -102,6 +102,9 @@ def test_key_in_the_query_of_the_base_url(
     assert added.exit_code == 0, added.output
     listed = out.run("endpoints", "list")
     assert "127.0.0.1" in listed.output
+    from_env = runner.invoke(app, ["endpoints", "list"], env={"OPENAI_BASE_URL": url})
+    out.texts.append(from_env.output)
+    assert "From the environment" in from_env.output
     assert_nowhere(out, isolated_home, tmp_path)
 
 

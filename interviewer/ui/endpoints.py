@@ -12,6 +12,7 @@ from rich.text import Text
 
 from interviewer.config import Config, Contract
 from interviewer.grading.endpoint_check import EndpointReport
+from interviewer.redaction import display_url
 from interviewer.ui.console import console, err_console
 
 _CONTRACT_LABEL = {
@@ -69,7 +70,10 @@ def render_profiles(config: Config, remembered: dict[str, Contract | None]) -> N
     if url:
         model = os.environ.get("OPENAI_MODEL") or "(OPENAI_MODEL not set)"
         console.print(
-            Text(f"From the environment: OPENAI_BASE_URL={url}, model {model}", style="muted")
+            Text(
+                f"From the environment: OPENAI_BASE_URL={display_url(url)}, model {model}",
+                style="muted",
+            )
         )
 
 
