@@ -135,7 +135,7 @@ def import_banks(
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import BankError
     from interviewer.paths import user_bank_dir
-    from interviewer.ui.console import console
+    from interviewer.ui.console import console, lit
 
     if (out or bank_id) and (len(paths) != 1 or not is_article(paths[0])):
         raise BankError("--out and --bank-id take exactly one article (.md, .txt or .html).")
@@ -145,7 +145,7 @@ def import_banks(
             _import_article(path, library, out, bank_id, language, replace)
             continue
         dest = import_bank(path, library, user_bank_dir(), replace=replace)
-        console.print(f"[ok]✓[/ok] {path} → {dest}")
+        console.print(f"[ok]✓[/ok] {lit(path)} → {lit(dest)}")
 
 
 def _import_article(

@@ -79,7 +79,7 @@ def add(
 ) -> None:
     """Add or update a named endpoint profile."""
     from interviewer.config import load_config, save_config
-    from interviewer.ui.console import console
+    from interviewer.ui.console import console, lit
 
     config = load_config()
     existing = config.endpoints.get(name)
@@ -101,8 +101,10 @@ def add(
     path = save_config(config)
     verb = "Updated" if existing else "Added"
     marker = " (default)" if config.default_endpoint == name else ""
-    console.print(f"{verb} endpoint [accent]{name}[/accent]{marker} in {path}.", highlight=False)
-    console.print(f"Check it with: interviewer endpoints check {name}", highlight=False)
+    console.print(
+        f"{verb} endpoint [accent]{lit(name)}[/accent]{marker} in {lit(path)}.", highlight=False
+    )
+    console.print(f"Check it with: interviewer endpoints check {lit(name)}", highlight=False)
 
 
 def _profile(
@@ -158,7 +160,7 @@ def remove(name: Annotated[str, typer.Argument(help="The endpoint to remove.")])
     """Remove a named endpoint profile."""
     from interviewer.config import load_config, save_config
     from interviewer.errors import ConfigError
-    from interviewer.ui.console import console
+    from interviewer.ui.console import console, lit
 
     config = load_config()
     if name not in config.endpoints:
@@ -172,7 +174,7 @@ def remove(name: Annotated[str, typer.Argument(help="The endpoint to remove.")])
             " It was the default: pick another with `interviewer endpoints add NAME ... --default`."
         )
     save_config(config)
-    console.print(f"Removed endpoint [accent]{name}[/accent].{note}", highlight=False)
+    console.print(f"Removed endpoint [accent]{lit(name)}[/accent].{note}", highlight=False)
 
 
 @endpoints_app.command("check")

@@ -134,6 +134,8 @@ def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequenc
     from rich.table import Table
     from rich.text import Text
 
+    from interviewer.ui.console import plain
+
     widths = [max(cell_len(r[i]) for r in rows) for i in range(3)] + [LEVEL_WIDTH]
     # Each column has a cell of padding either side and a border on its left, plus one.
     room = question_room(widths, console.width, 3 * len(HEADERS) + 1)
@@ -144,7 +146,7 @@ def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequenc
     for qid, bank, topic, difficulty, first_line in rows:
         text = Text(first_line)
         text.truncate(room, overflow="ellipsis")
-        table.add_row(qid, bank, topic, difficulty, text)
+        table.add_row(plain(qid), plain(bank), plain(topic), plain(difficulty), text)
     console.print(table)
     console.print(banks_line(banks), style="muted", markup=False)
 
@@ -153,31 +155,35 @@ def render_question(q: Question) -> None:
     """Print a question, its reference answer, corrections and key points."""
     from rich.panel import Panel
 
-    from interviewer.ui.console import console
+    from interviewer.ui.console import console, lit, plain
 
     meta = f"{q.bank} · {q.topic} · {q.difficulty}"
     if q.tags:
         meta += " · " + ", ".join(q.tags)
-    console.print(Panel(q.question, title=f"[accent]{q.id}[/accent]", subtitle=meta))
-    console.print(Panel(q.reference, title="Reference answer", border_style="muted"))
+    console.print(
+        Panel(plain(q.question), title=f"[accent]{lit(q.id)}[/accent]", subtitle=lit(meta))
+    )
+    console.print(Panel(plain(q.reference), title="Reference answer", border_style="muted"))
     if q.reference_notes:
-        notes = Panel(q.reference_notes, title="Correction / completion", border_style="warn")
+        notes = Panel(
+            plain(q.reference_notes), title="Correction / completion", border_style="warn"
+        )
         console.print(notes)
     if q.key_points:
         points = "\n".join(f"{i}. {p}" for i, p in enumerate(q.key_points, 1))
-        console.print(Panel(points, title="Key points", border_style="ok"))
+        console.print(Panel(plain(points), title="Key points", border_style="ok"))
     if q.follow_ups:
         follow = "\n".join(f"• {f}" for f in q.follow_up_texts)
-        console.print(Panel(follow, title="Follow-up questions", border_style="muted"))
+        console.print(Panel(plain(follow), title="Follow-up questions", border_style="muted"))
 
 
 def render_validation(results: list[tuple[Path, str | None, int]]) -> None:
     """Print one line per file: OK with its question count, or the error."""
-    from interviewer.ui.console import console, err_console
+    from interviewer.ui.console import console, err_console, lit
 
     for path, error, count in results:
         if error:
             err_console.print("[bad]✗[/bad] ", end="")
             err_console.print(error, markup=False)
         else:
-            console.print(f"[ok]✓[/ok] {path} ({count} questions)")
+            console.print(f"[ok]✓[/ok] {lit(path)} ({count} questions)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 from rich.theme import Theme
 
 THEME = Theme(
@@ -24,6 +26,22 @@ console = Console(theme=THEME, highlight=False)
 err_console = Console(stderr=True, theme=THEME, highlight=False)
 
 
+def lit(value: object) -> str:
+    """Text that is not ours, made safe to put inside a markup string: shown as written.
+
+    Bank content, answers, model replies, file names and server messages may hold bracket
+    tags ([INST], [/INST], [bold], [/]) that rich would read as its own markup: an unmatched
+    closing tag raises MarkupError, a style tag swallows the words. Every such text goes
+    through this function or ``plain`` on its way to the terminal.
+    """
+    return escape(str(value))
+
+
+def plain(value: object, style: str = "") -> Text:
+    """Text that is not ours as a renderable (a panel body, a table cell): never markup."""
+    return Text(str(value), style=style)
+
+
 def error(message: str) -> None:
     """Print one error line on stderr (markup in ``message`` is not interpreted).
 
@@ -36,4 +54,4 @@ def error(message: str) -> None:
 
 def notice(message: str) -> None:
     """Print a notice on stderr, so that stdout stays clean for piping (one line, like errors)."""
-    err_console.print(f"[warn]{message}[/warn]", soft_wrap=True)
+    err_console.print(plain(message, style="warn"), soft_wrap=True)

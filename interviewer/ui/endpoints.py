@@ -56,11 +56,11 @@ def render_profiles(config: Config, remembered: dict[str, Contract | None]) -> N
                 contract += f", Azure {profile.api_version}"
             window = str(profile.context_window) if profile.context_window else "-"
             table.add_row(
-                label,
+                Text(label),
                 Text("\n".join(profile.display_urls)),
                 Text(profile.model or "?"),
                 Text(key),
-                contract,
+                Text(contract),
                 window,
             )
         console.print(table)

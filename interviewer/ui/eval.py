@@ -14,7 +14,7 @@ from interviewer.evaluation.render import (
     table_rows,
 )
 from interviewer.evaluation.summary import Evaluation
-from interviewer.ui.console import console, err_console
+from interviewer.ui.console import console, err_console, lit
 
 
 def render_start(file: str, grader: str, to_grade: int, done: int) -> None:
@@ -30,14 +30,14 @@ def render_start(file: str, grader: str, to_grade: int, done: int) -> None:
 
 def render_evaluation(ev: Evaluation) -> None:
     """The figures as a table, the human ceiling beside them, then the comparison."""
-    table = Table(title=f"Agreement with human scores: {ev.file}")
+    table = Table(title=f"Agreement with human scores: {lit(ev.file)}")
     for i, head in enumerate(headers(ev)):
         table.add_column(head, justify="left" if i == 0 else "right", no_wrap=True)
     for row in table_rows(ev):
         table.add_row(*row)
     console.print(table)
     if ev.comparison is not None:
-        compared = Table(title=f"Compared with {ev.compare_file} ({ev.comparison.n} answers)")
+        compared = Table(title=f"Compared with {lit(ev.compare_file)} ({ev.comparison.n} answers)")
         for i, head in enumerate(COMPARISON_HEAD):
             compared.add_column(head, justify="left" if i == 0 else "right", no_wrap=True)
         for row in comparison_rows(ev):

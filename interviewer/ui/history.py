@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.ui.cells import bar, local_time, one_line, score_style, score_text
-from interviewer.ui.console import console, err_console
+from interviewer.ui.console import console, err_console, lit, plain
 
 if TYPE_CHECKING:
     from interviewer.history.records import (
@@ -70,11 +70,11 @@ def render_attempts(attempts: list[AttemptRecord], *, title: str) -> None:
             str(a.id),
             local_time(a.created_at),
             a.session_id[:8] if a.mode == "practice" else f"{a.session_id[:8]} {a.mode}",
-            qid,
-            a.topic or "",
-            a.difficulty or "",
+            plain(qid),
+            plain(a.topic or ""),
+            plain(a.difficulty or ""),
             _status(a),
-            one_line(a.prompt + " → " + a.answer if a.prompt else a.answer, preview),
+            plain(one_line(a.prompt + " → " + a.answer if a.prompt else a.answer, preview)),
         )
     console.print(table)
     console.print("[muted]`interviewer history show ID` shows an attempt in full.[/muted]")
@@ -114,7 +114,7 @@ def render_sessions(sessions: list[SessionRecord]) -> None:
             s.id[:8],
             local_time(s.started_at),
             s.mode,
-            grader,
+            plain(grader),
             str(s.answers),
             str(s.skips),
             str(s.follow_ups),
@@ -173,7 +173,7 @@ def _grade_panel(label: str, grade: GradeRecord) -> Panel:
             parts.append(Text("offline estimate", style="muted"))
     return Panel(
         Group(*parts),
-        title=f"{label} (#{grade.id})",
+        title=plain(f"{label} (#{grade.id})"),
         title_align="left",
         border_style="accent" if grade.graded else "ungraded",
     )
@@ -225,22 +225,22 @@ def render_attempt(detail: AttemptDetail, *, reference: bool = True) -> None:
     a = detail.attempt
     question = detail.question
     text = a.question_text or (question.question if question else f"({a.question_id})")
-    title = f"[accent]Attempt {a.id}[/accent] · {a.question_id}"
+    title = f"[accent]Attempt {a.id}[/accent] · {lit(a.question_id)}"
     body = Text(text)
     if a.kind == "follow_up" and a.prompt:
         # A follow-up answers the follow-up question, not the main one it grew out of.
         body = Text(a.prompt).append(f"\n\nFollow-up to: {text}", style="muted")
         parent = f" (attempt {a.parent_id})" if a.parent_id is not None else ""
-        title = f"[accent]Attempt {a.id}[/accent] · follow-up to {a.question_id}{parent}"
+        title = f"[accent]Attempt {a.id}[/accent] · follow-up to {lit(a.question_id)}{parent}"
     meta = (
         f"{a.bank or '?'} · {a.topic or '?'} · {a.difficulty or '?'} · {a.mode} session"
         f" {a.session_id[:8]} · {local_time(a.created_at)}"
     )
-    console.print(Panel(body, title=title, subtitle=meta))
+    console.print(Panel(body, title=title, subtitle=lit(meta)))
     _render_exchange(detail)
     if reference and question is not None:
         console.print(
-            Panel(question.full_reference, title="Reference answer", border_style="muted")
+            Panel(plain(question.full_reference), title="Reference answer", border_style="muted")
         )
     for number, follow_up in enumerate(detail.follow_ups, 1):
         _render_follow_up(follow_up, str(number))

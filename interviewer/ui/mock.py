@@ -8,7 +8,7 @@ from rich.text import Text
 
 from interviewer.session.mock import MockReport
 from interviewer.ui.cells import score_text
-from interviewer.ui.console import console
+from interviewer.ui.console import console, lit, plain
 
 
 def _mmss(seconds: float) -> str:
@@ -56,12 +56,14 @@ def render_report(report: MockReport) -> None:
                 if t.topic in report.weaknesses
                 else "warn"
             )
-            table.add_row(t.topic, score_text(t.mean), str(t.answers), Text(bar, style=style))
+            table.add_row(
+                plain(t.topic), score_text(t.mean), str(t.answers), Text(bar, style=style)
+            )
         console.print(table)
     if report.strengths:
-        console.print("[ok]Strengths:[/ok] " + ", ".join(report.strengths))
+        console.print("[ok]Strengths:[/ok] " + lit(", ".join(report.strengths)))
     if report.weaknesses:
-        console.print("[bad]Weaknesses:[/bad] " + ", ".join(report.weaknesses))
+        console.print("[bad]Weaknesses:[/bad] " + lit(", ".join(report.weaknesses)))
     if report.revisit:
         console.print("[accent]Revisit first:[/accent]")
         for i, item in enumerate(report.revisit, 1):
@@ -74,6 +76,6 @@ def render_report(report: MockReport) -> None:
     if report.ungraded:
         console.print(
             "[ungraded]Ungraded:[/ungraded] "
-            + ", ".join(report.ungraded)
+            + lit(", ".join(report.ungraded))
             + " — run `interviewer regrade` to grade them."
         )

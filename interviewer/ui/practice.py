@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -20,7 +19,7 @@ from interviewer.grading.grade import KEY_POINT_MARKS, Grade, GraderInfo, Outcom
 from interviewer.session.driver import Exchange, SessionSummary
 from interviewer.session.runner import Banner
 from interviewer.ui.cells import score_text
-from interviewer.ui.console import console, err_console
+from interviewer.ui.console import console, err_console, lit, plain
 
 END_MARK = "."
 UNGRADED_TEXT = {
@@ -45,9 +44,9 @@ def render_header(banner: Banner) -> None:
         "[warn]offline estimate[/warn] — connect a model for full grading"
         " ([accent]interviewer endpoints add[/accent])"
         if info.kind == "offline"
-        else f"[accent]{escape(info.label)}[/accent]"
+        else f"[accent]{lit(info.label)}[/accent]"
     )
-    banks = ", ".join(escape(b) for b in banner.banks) or "—"
+    banks = ", ".join(lit(b) for b in banner.banks) or "—"
     hint = " [accent]/hint[/accent] reveals a key point (then worth half)," if banner.hints else ""
     console.print(
         Panel(
@@ -58,17 +57,17 @@ def render_header(banner: Banner) -> None:
                 f" (or Ctrl-D). On a line of its own:{hint} [accent]/skip[/accent],"
                 " [accent]/quit[/accent]."
             ),
-            title=f"interviewer · {escape(banner.title)}",
+            title=f"interviewer · {lit(banner.title)}",
             border_style="accent",
         )
     )
 
 
 def render_question(question: Question, index: int, total: int, extra: str = "") -> None:
-    subtitle = f"{question.topic} · {question.difficulty} · {question.id}"
+    subtitle = lit(f"{question.topic} · {question.difficulty} · {question.id}")
     console.print(
         Panel(
-            question.question,
+            plain(question.question),
             title=f"Question {index}/{total}{extra}",
             subtitle=subtitle,
             border_style="accent",
@@ -77,7 +76,7 @@ def render_question(question: Question, index: int, total: int, extra: str = "")
 
 
 def render_follow_up(text: str, number: int, total: int) -> None:
-    console.print(Panel(text, title=f"Follow-up {number}/{total}", border_style="accent"))
+    console.print(Panel(plain(text), title=f"Follow-up {number}/{total}", border_style="accent"))
 
 
 def render_skipped(follow_up: bool) -> None:
@@ -96,7 +95,7 @@ def grading_status(info: GraderInfo) -> Iterator[None]:
     if info.kind == "offline" or not console.is_terminal:
         yield
         return
-    with console.status(f"Grading with {info.label}…"):
+    with console.status(f"Grading with {lit(info.label)}…"):
         yield
 
 
@@ -123,9 +122,9 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int, penal
     criteria.add_column("why", overflow="fold")
     for c in grade.criteria:
         criteria.add_row(
-            f"{c.name} [muted]×{c.weight:g}[/muted]",
+            f"{lit(c.name)} [muted]×{c.weight:g}[/muted]",
             f"{_levels_bar(c.score)} {c.score}/{MAX_LEVEL}",
-            c.comment,
+            plain(c.comment),
         )
     console.print(criteria)
 
@@ -147,7 +146,7 @@ def render_grade(grade: Grade, final_score: float | None, hints_used: int, penal
         for err in grade.factual_errors:
             console.print(Text(f"  • {err}"))
     if grade.feedback:
-        console.print(Panel(grade.feedback, title="Feedback", border_style="ok"))
+        console.print(Panel(plain(grade.feedback), title="Feedback", border_style="ok"))
     if grade.reference_issues:
         console.print("[warn]Problems noticed in the reference answer:[/warn]")
         for issue in grade.reference_issues:
@@ -165,7 +164,7 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
     if outcome is None:
         return
     for notice in outcome.notices:
-        err_console.print(f"[warn]{notice}[/warn]")
+        err_console.print(plain(notice, style="warn"))
     if outcome.grade is None:
         reason = outcome.ungraded_reason or "invalid"
         detail = f": {outcome.ungraded_detail}" if outcome.ungraded_detail else ""
@@ -208,11 +207,10 @@ def render_usage(outcome: Outcome) -> None:
 
 
 def render_reference(question: Question) -> None:
-    console.print(Panel(question.reference, title="Reference answer", border_style="muted"))
+    console.print(Panel(plain(question.reference), title="Reference answer", border_style="muted"))
     if question.reference_notes:
-        console.print(
-            Panel(question.reference_notes, title="Correction / completion", border_style="warn")
-        )
+        notes = plain(question.reference_notes)
+        console.print(Panel(notes, title="Correction / completion", border_style="warn"))
 
 
 def _score_cell(exchange: Exchange) -> Text:
@@ -246,8 +244,8 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
             follow.append(" ")
         table.add_row(
             str(i),
-            ex.question.id,
-            ex.question.topic,
+            plain(ex.question.id),
+            plain(ex.question.topic),
             _score_cell(ex),
             str(ex.hints_used or ""),
             follow,

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.ui.cells import bar, one_line, score_style, score_text, sparkline
-from interviewer.ui.console import console, err_console
+from interviewer.ui.console import console, err_console, lit, plain
 
 if TYPE_CHECKING:
     from interviewer.history.stats import DueItem, ReviewOverview
@@ -42,7 +42,7 @@ def _stats_table(title: str, groups: list[dict[str, Any]], keys: list[str]) -> T
     table.add_column("recent", no_wrap=True)
     for group in groups:
         table.add_row(
-            *[str(group[k]) for k in keys],
+            *[plain(group[k]) for k in keys],
             str(group["attempts"]),
             str(group["graded"]),
             str(group["ungraded"]) if group["ungraded"] else "",
@@ -136,15 +136,15 @@ def _due_table(title: str, items: list[DueItem], now: datetime) -> Table:
     for item in items:
         when = _relative(item.due, now)
         table.add_row(
-            item.question_id,
-            item.topic or "",
+            plain(item.question_id),
+            plain(item.topic or ""),
             _due_text(item.due),
             Text(when, style="bad" if item.overdue else "muted"),
             item.last_rating or "",
             str(item.review_count),
             str(item.lapses) if item.lapses else "",
             f"{item.recall:.0%}" if item.recall is not None else "",
-            one_line(item.question, preview)
+            plain(one_line(item.question, preview))
             if item.question
             else Text("not in the loaded banks", style="muted"),
         )
@@ -168,7 +168,9 @@ def render_due(overview: ReviewOverview, *, upcoming_limit: int = 10, new_limit:
         more = (
             f" … and {len(overview.new) - new_limit} more" if len(overview.new) > new_limit else ""
         )
-        console.print(f"[bold]Never practised:[/bold] {len(overview.new)} question(s): {ids}{more}")
+        console.print(
+            f"[bold]Never practised:[/bold] {len(overview.new)} question(s): {lit(ids)}{more}"
+        )
     if overview.due or overview.new:
         console.print(
             "[muted]`interviewer practice --due` asks due questions first, then new ones.[/muted]"
