@@ -1,10 +1,11 @@
 """How long loading a bank takes as it grows, to justify the bank size limit.
 
-Usage: python benchmarks/bank_load.py [--sizes 0.25,1,4]
+Usage: python benchmarks/bank_load.py [--sizes 0.25,1,2,4]
 
-Builds banks of about the given sizes (MiB) from copies of a bundled bank's questions under new
-ids, loads each with interviewer.bank.library.load_bank_file (what every command but
-`bank list` does for every bank) and prints seconds and seconds per MiB.
+Builds banks of about the given sizes (MiB) two ways: copies of a bundled bank's questions under
+new ids (realistic), and one-line questions (the worst case: the most questions per MiB). Each
+is loaded with interviewer.bank.library.load_bank_file (what every command but `bank list` does
+for every bank); seconds and seconds per MiB are printed.
 """
 
 from __future__ import annotations
@@ -36,22 +37,34 @@ def build(size_mib: float, dest: Path) -> Path:
     return path
 
 
+def build_short(size_mib: float, dest: Path) -> Path:
+    path = dest / f"short-{size_mib}.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("bank: {id: short, title: Short, language: en}\nquestions:\n")
+        n = 0
+        while fh.tell() < size_mib * 1024 * 1024 - 100:
+            fh.write(f"  - {{id: q{n}, question: What is {n}?, reference: It is {n}.}}\n")
+            n += 1
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="0.25,1,4")
+    parser.add_argument("--sizes", default="0.25,1,2,4")
     args = parser.parse_args()
     library.MAX_BANK_BYTES = 1 << 28  # measure past the limit too
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (float(s) for s in args.sizes.split(",")):
-            path = build(size, Path(tmp))
-            mib = path.stat().st_size / 1024 / 1024
-            start = time.perf_counter()
-            bank = library.load_bank_file(path)
-            took = time.perf_counter() - start
-            print(
-                f"{mib:7.2f} MiB  {len(bank.questions):6d} questions  {took:6.2f} s"
-                f"  {took / mib:5.2f} s/MiB"
-            )
+        for kind, make in (("realistic", build), ("one-line", build_short)):
+            for size in (float(s) for s in args.sizes.split(",")):
+                path = make(size, Path(tmp))
+                mib = path.stat().st_size / 1024 / 1024
+                start = time.process_time()
+                bank = library.load_bank_file(path)
+                took = time.process_time() - start
+                print(
+                    f"{kind:9s} {mib:6.2f} MiB  {len(bank.questions):6d} questions"
+                    f"  {took:6.2f} s CPU  {took / mib:5.2f} s/MiB"
+                )
 
 
 if __name__ == "__main__":
