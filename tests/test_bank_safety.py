@@ -120,3 +120,18 @@ def test_deep_nesting_is_a_bank_error(tmp_path):
     path.write_text("bank: " + "[" * 5000 + "]" * 5000 + "\nquestions: []\n", encoding="utf-8")
     with pytest.raises(BankError, match=str(path)):
         load_bank_file(path)
+
+
+def test_index_does_not_serve_a_cached_bank_over_the_limit(tmp_path, monkeypatch):
+    from interviewer import paths
+    from interviewer.bank.index import load_index
+
+    path = tmp_path / "piped.yaml"
+    path.write_text(BANK, encoding="utf-8")
+    cache = tmp_path / "index.json"
+    assert [b.id for b in load_index([path], cache).banks] == ["piped"]
+    # An index written before the limit (or with a higher one) must not outlive it.
+    monkeypatch.setattr(paths, "MAX_BANK_BYTES", 100)
+    monkeypatch.setattr(library, "MAX_BANK_BYTES", 100)
+    with pytest.raises(BankError, match="larger than 100 bytes"):
+        load_index([path], cache)

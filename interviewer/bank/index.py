@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from interviewer import __version__
+from interviewer import __version__, paths
 from interviewer.bank.selection import Selection, UniqueIds, filter_items, unknown_bank
 from interviewer.paths import bank_files, config_path, home_dir
 from interviewer.paths import bank_paths as _bank_paths
@@ -147,9 +147,11 @@ def _entry_for(file: Path) -> dict[str, Any]:
 
 
 def _valid_entry(entry: Any, stamp: list[int | str]) -> bool:
+    # A file over the size limit is loaded again, so that it fails as in every other command.
     return (
         isinstance(entry, dict)
         and bool(stamp)
+        and int(stamp[1]) <= paths.MAX_BANK_BYTES
         and entry.get("stamp") == stamp
         and isinstance(entry.get("bank"), dict)
         and isinstance(entry.get("questions"), list)

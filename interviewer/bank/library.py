@@ -40,16 +40,12 @@ from interviewer.bank.selection import (
 )
 from interviewer.errors import BankError
 from interviewer.files import write_atomic
+from interviewer.paths import MAX_BANK_BYTES as MAX_BANK_BYTES  # re-exported, see paths
 from interviewer.paths import bank_files as bank_files  # re-exported for callers
 
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
-# Every command but `bank list` loads and validates each bank in full, so a bank index cannot
-# keep a huge bank fast; a limit can. 2 MiB is 30 times the largest bundled bank; it loads in
-# 0.1 s CPU with real questions and 2 s with 31,000 one-line ones, the worst case
-# (benchmarks/bank_load.py). A 65 MB bank took 44 s for every command.
-MAX_BANK_BYTES = 2 * 1024 * 1024
 
 
 def _clean_list(values: list[str]) -> list[str]:
