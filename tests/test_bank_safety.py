@@ -135,3 +135,18 @@ def test_index_does_not_serve_a_cached_bank_over_the_limit(tmp_path, monkeypatch
     monkeypatch.setattr(library, "MAX_BANK_BYTES", 100)
     with pytest.raises(BankError, match="larger than 100 bytes"):
         load_index([path], cache)
+
+
+def test_an_article_from_a_pipe_is_still_converted(isolated_home):
+    article = Path(__file__).parent / "data" / "articles" / "python-interview-en.md"
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, article.read_bytes())
+        os.close(write_end)
+        args = ["bank", "import", f"/dev/fd/{read_end}", "--bank-id", "piped-article"]
+        result = CliRunner().invoke(app, args)
+    finally:
+        os.close(read_end)
+    assert result.exit_code == 0, result.output
+    installed = isolated_home / "banks" / "piped-article.yaml"
+    assert load_bank_file(installed).questions

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from interviewer.paths import bank_files as bank_files  # re-exported for caller
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
+_BANK_HEADER = re.compile(rb"^bank[ \t]*:", re.MULTILINE)
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -471,14 +473,27 @@ def load_library(paths: Iterable[Path]) -> Library:
     return library
 
 
-def import_bank(source: Path, library: Library, dest_dir: Path, *, replace: bool = False) -> Path:
+def looks_like_bank(raw: bytes) -> bool:
+    """Whether content with no telling file suffix (a pipe) is a bank: a top-level ``bank:``."""
+    return bool(_BANK_HEADER.search(raw))
+
+
+def import_bank(
+    source: Path,
+    library: Library,
+    dest_dir: Path,
+    *,
+    replace: bool = False,
+    raw: bytes | None = None,
+) -> Path:
     """Validate a bank file and copy it, byte for byte, into ``dest_dir`` as ``BANK_ID.yaml``.
 
     The copy is refused when its bank id or a question id is already used by another loaded
     bank, so that an import can never make the library fail to load. ``replace`` allows
-    overwriting an earlier import of the same bank.
+    overwriting an earlier import of the same bank. ``raw`` is the file's content when the
+    caller has already read it (a pipe can be read only once).
     """
-    raw = read_bank_bytes(source)
+    raw = read_bank_bytes(source) if raw is None else raw
     bank = load_bank_file(source, raw)
     dest = dest_dir / f"{bank.info.id}.yaml"
     previous = dest.resolve() if dest.exists() else None

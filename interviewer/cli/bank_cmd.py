@@ -131,7 +131,7 @@ def import_banks(
     bank first; what was skipped or unclear is listed with its line number.
     """
     from interviewer.bank.drafts import is_article
-    from interviewer.bank.library import import_bank, load_library
+    from interviewer.bank.library import import_bank, load_library, looks_like_bank, read_bank_bytes
     from interviewer.config import bank_paths, load_config
     from interviewer.errors import BankError
     from interviewer.paths import user_bank_dir
@@ -141,11 +141,40 @@ def import_banks(
         raise BankError("--out and --bank-id take exactly one article (.md, .txt or .html).")
     for path in paths:
         library = load_library(bank_paths(load_config()))
-        if is_article(path):
+        # A pipe (`<(cat x.yaml)`, /dev/stdin) has no suffix to tell a bank from an article,
+        # and can be read only once: its content decides, and is what gets imported.
+        raw = read_bank_bytes(path) if not path.suffix else None
+        if raw is not None and not looks_like_bank(raw):
+            _import_piped_article(path, raw, library, out, bank_id, language, replace)
+            continue
+        if raw is None and is_article(path):
             _import_article(path, library, out, bank_id, language, replace)
             continue
-        dest = import_bank(path, library, user_bank_dir(), replace=replace)
+        dest = import_bank(path, library, user_bank_dir(), replace=replace, raw=raw)
         console.print(f"[ok]✓[/ok] {lit(path)} → {lit(dest)}")
+
+
+def _import_piped_article(
+    path: Path,
+    raw: bytes,
+    library: Library,
+    out: Path | None,
+    bank_id: str | None,
+    language: str | None,
+    replace: bool,
+) -> None:
+    """Import an article already read from a pipe, through a copy the converter can read."""
+    import tempfile
+
+    from interviewer.errors import BankError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / path.name
+        copy.write_bytes(raw)
+        try:
+            _import_article(copy, library, out, bank_id, language, replace)
+        except BankError as exc:
+            raise BankError(str(exc).replace(str(copy), str(path))) from None
 
 
 def _import_article(
