@@ -17,7 +17,7 @@ CONFIG_NAME = "config.toml"
 DB_NAME = "history.db"
 BANK_SUFFIXES = (".yaml", ".yml")
 # Every command but `bank list` loads and validates each bank in full, so a bank index cannot
-# keep a huge bank fast; a limit can. 2 MiB is 30 times the largest bundled bank; it loads in
+# keep a huge bank fast; a limit can. 2 MiB is 16 times the largest bundled bank; it loads in
 # 0.1 s CPU with real questions and 2 s with 31,000 one-line ones, the worst case
 # (benchmarks/bank_load.py). A 65 MB bank took 44 s for every command.
 MAX_BANK_BYTES = 2 * 1024 * 1024
