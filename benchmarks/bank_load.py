@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from interviewer import paths
 from interviewer.bank import library
 from interviewer.paths import builtin_bank_dir
 
@@ -52,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="0.25,1,2,4")
     args = parser.parse_args()
-    library.MAX_BANK_BYTES = 1 << 28  # measure past the limit too
+    paths.MAX_BANK_BYTES = 1 << 28  # measure past the limit too
     with tempfile.TemporaryDirectory() as tmp:
         for kind, make in (("realistic", build), ("one-line", build_short)):
             for size in (float(s) for s in args.sizes.split(",")):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from interviewer.bank import library
+from interviewer import paths
 from interviewer.bank.library import load_bank_file
 from interviewer.cli import app
 from interviewer.errors import BankError
@@ -92,7 +92,7 @@ def test_alias_bomb_is_refused_at_once(tmp_path):
 
 
 def test_oversized_bank_names_file_limit_and_fix(tmp_path, monkeypatch):
-    monkeypatch.setattr(library, "MAX_BANK_BYTES", 1000)
+    monkeypatch.setattr(paths, "MAX_BANK_BYTES", 1000)
     path = tmp_path / "big.yaml"
     path.write_text(BANK + "# padding\n" * 100, encoding="utf-8")
     with pytest.raises(BankError) as err:
@@ -104,7 +104,7 @@ def test_oversized_bank_names_file_limit_and_fix(tmp_path, monkeypatch):
 
 
 def test_oversized_pipe_is_refused_without_reading_it_all(tmp_path, monkeypatch):
-    monkeypatch.setattr(library, "MAX_BANK_BYTES", 1000)
+    monkeypatch.setattr(paths, "MAX_BANK_BYTES", 1000)
     read_end, write_end = os.pipe()
     try:
         os.write(write_end, b"x" * 4000)
@@ -123,7 +123,6 @@ def test_deep_nesting_is_a_bank_error(tmp_path):
 
 
 def test_index_does_not_serve_a_cached_bank_over_the_limit(tmp_path, monkeypatch):
-    from interviewer import paths
     from interviewer.bank.index import load_index
 
     path = tmp_path / "piped.yaml"
@@ -132,7 +131,6 @@ def test_index_does_not_serve_a_cached_bank_over_the_limit(tmp_path, monkeypatch
     assert [b.id for b in load_index([path], cache).banks] == ["piped"]
     # An index written before the limit (or with a higher one) must not outlive it.
     monkeypatch.setattr(paths, "MAX_BANK_BYTES", 100)
-    monkeypatch.setattr(library, "MAX_BANK_BYTES", 100)
     with pytest.raises(BankError, match="larger than 100 bytes"):
         load_index([path], cache)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,9 @@ from pydantic import (
     model_validator,
 )
 
+from interviewer.bank.bank_yaml import check_nodes, decode_bank, node_at
+from interviewer.bank.bank_yaml import looks_like_bank as looks_like_bank  # re-exported
+from interviewer.bank.bank_yaml import read_bank_bytes as read_bank_bytes  # re-exported
 from interviewer.bank.rubric import DEFAULT_CRITERIA, Criterion
 from interviewer.bank.selection import DIFFICULTIES as DIFFICULTIES  # re-exported
 from interviewer.bank.selection import Selection as Selection  # re-exported for callers
@@ -41,13 +43,11 @@ from interviewer.bank.selection import (
 )
 from interviewer.errors import BankError
 from interviewer.files import write_atomic
-from interviewer.paths import MAX_BANK_BYTES as MAX_BANK_BYTES  # re-exported, see paths
 from interviewer.paths import bank_files as bank_files  # re-exported for callers
 
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
-_BANK_HEADER = re.compile(rb"^bank[ \t]*:", re.MULTILINE)
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -308,91 +308,6 @@ def _language_family(tag: str) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
-    """Follow a pydantic error location into the YAML node tree, as deep as it goes."""
-    current = node
-    for part in loc:
-        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
-            nxt = next((v for k, v in current.value if k.value == part), None)
-            if nxt is None:
-                return current
-            current = nxt
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(current.value):
-                return current
-            current = current.value[part]
-        else:
-            return current
-    return current
-
-
-def _check_nodes(root: yaml.Node, path: Path) -> None:
-    """Refuse duplicate mapping keys and YAML aliases, in one walk over the node graph.
-
-    An alias makes the composed graph share one node between several places, so a file of a
-    few hundred bytes can stand for billions of values ("billion laughs") or for a cycle; a
-    bank never needs one. Each node is visited once, so the walk is linear in the file size.
-    """
-    visited: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in visited:
-            raise BankError(
-                f"{path}:{node.start_mark.line + 1}: this value is repeated through a YAML"
-                " anchor and aliases (&name, *name, <<: *name), which bank files may not use;"
-                " write the value out in full."
-            )
-        visited.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            children: list[yaml.Node] = []
-            for key, value in node.value:
-                name = str(key.value)
-                if isinstance(key, yaml.ScalarNode) and name in seen:
-                    raise BankError(
-                        f"{path}:{key.start_mark.line + 1}: duplicate key '{name}' "
-                        f"(first at line {seen[name]}); remove one of them."
-                    )
-                seen[name] = key.start_mark.line + 1
-                children += (key, value)
-            # Reversed onto the stack, so that problems are found in the file's order.
-            stack.extend(reversed(children))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(reversed(node.value))
-
-
-def read_bank_bytes(path: Path) -> bytes:
-    """Read a bank file once, refusing one larger than MAX_BANK_BYTES.
-
-    Callers that both validate and copy a file use these bytes for both: a pipe
-    (``bank import <(cat x.yaml)``, /dev/stdin) can be read only once, and a file that
-    changes between two reads must not be installed unvalidated.
-    """
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BANK_BYTES + 1)
-    except FileNotFoundError:
-        raise BankError(f"{path}: no such file; check the path.") from None
-    except OSError as exc:
-        raise BankError(f"{path}: cannot read ({exc.strerror}).") from None
-    if len(raw) > MAX_BANK_BYTES:
-        raise BankError(
-            f"{path}: larger than {MAX_BANK_BYTES} bytes, the limit for a bank file;"
-            " split it into smaller bank files."
-        )
-    return raw
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BankError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8."
-        ) from None
-
-
 def _describe(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
     """Render a pydantic location as 'question 'id', field 'x'' or 'field bank.title'."""
     if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
@@ -410,13 +325,13 @@ def load_bank_file(path: Path, raw: bytes | None = None) -> Bank:
 
     ``raw`` is the file's content when the caller has already read it (see read_bank_bytes).
     """
-    text = _decode(read_bank_bytes(path) if raw is None else raw, path)
+    text = decode_bank(read_bank_bytes(path) if raw is None else raw, path)
     loader = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
             raise BankError(f"{path}: the file is empty; see bank/README.md for the format.")
-        _check_nodes(root, path)
+        check_nodes(root, path)
         raw = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -434,7 +349,7 @@ def load_bank_file(path: Path, raw: bytes | None = None) -> Bank:
     def fail(exc: ValidationError, base: tuple[int | str, ...] = ()) -> BankError:
         err = exc.errors()[0]
         loc = base + tuple(p for p in err["loc"] if p not in _UNION_TAGS)
-        node = _node_at(root, loc)
+        node = node_at(root, loc)
         line = node.start_mark.line + 1 if node is not None else 1
         return BankError(f"{path}:{line}: {_describe(loc, raw)}: {err['msg']}.")
 
@@ -452,7 +367,7 @@ def load_bank_file(path: Path, raw: bytes | None = None) -> Bank:
         except ValidationError as exc:
             raise fail(exc, ("questions", index)) from None
         if question.id in seen:
-            id_node = _node_at(root, ("questions", index, "id"))
+            id_node = node_at(root, ("questions", index, "id"))
             id_line = id_node.start_mark.line + 1 if id_node is not None else 1
             raise BankError(
                 f"{path}:{id_line}: question id '{question.id}' is used twice; ids must be unique."
@@ -471,11 +386,6 @@ def load_library(paths: Iterable[Path]) -> Library:
         ids.add(file, bank.info.id, [q.id for q in bank.questions])
         library.banks.append(bank)
     return library
-
-
-def looks_like_bank(raw: bytes) -> bool:
-    """Whether content with no telling file suffix (a pipe) is a bank: a top-level ``bank:``."""
-    return bool(_BANK_HEADER.search(raw))
 
 
 def import_bank(
