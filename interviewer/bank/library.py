@@ -36,6 +36,22 @@ from interviewer.paths import bank_files as bank_files  # re-exported for caller
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
+# The fields a drafting tool may fill in, and so the values `generated:` may list.
+GeneratedField = Literal[
+    "question",
+    "reference",
+    "key_points",
+    "topic",
+    "difficulty",
+    "tags",
+    "follow_ups",
+    "reference_notes",
+]
+
+
+def correction_marker(language: str) -> str:
+    """The marker that starts ``reference_notes`` in a bank of this language."""
+    return CORRECTION_MARKERS[1] if language.lower().startswith("zh") else CORRECTION_MARKERS[0]
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -43,6 +59,30 @@ def _clean_list(values: list[str]) -> list[str]:
     if any(not v for v in cleaned):
         raise ValueError("entries must not be empty")
     return cleaned
+
+
+class FollowUp(BaseModel):
+    """A follow-up question with what it probes (key point numbers) and its own reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1)
+    probes: list[int] = Field(default_factory=list)
+    reference: str = ""
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("probes")
+    @classmethod
+    def _numbers(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError("key point numbers start at 1")
+        return values
 
 
 class Question(BaseModel):
@@ -57,9 +97,13 @@ class Question(BaseModel):
     topic: str = "general"
     difficulty: Difficulty = "medium"
     tags: list[str] = Field(default_factory=list)
-    follow_ups: list[str] = Field(default_factory=list)
+    follow_ups: list[str | FollowUp] = Field(default_factory=list)
     reference_notes: str = ""
     rubric: list[Criterion] | None = None
+    # Fields written by a drafting tool and not yet reviewed: `generated` by an LLM, `derived`
+    # from the reference by the offline rules. A reviewer deletes an entry once satisfied.
+    generated: list[GeneratedField] = Field(default_factory=list)
+    derived: list[GeneratedField] = Field(default_factory=list)
     # Filled in from the bank header, not written per question.
     bank: str = ""
     language: str = "en"
@@ -71,10 +115,27 @@ class Question(BaseModel):
             raise ValueError("must not be blank")
         return value.strip()
 
-    @field_validator("key_points", "tags", "follow_ups")
+    @field_validator("key_points", "tags")
     @classmethod
     def _entries(cls, values: list[str]) -> list[str]:
         return _clean_list(values)
+
+    @field_validator("follow_ups")
+    @classmethod
+    def _follow_ups(cls, values: list[str | FollowUp]) -> list[str | FollowUp]:
+        cleaned: list[str | FollowUp] = []
+        for value in values:
+            if isinstance(value, str):
+                if not value.strip():
+                    raise ValueError("entries must not be empty")
+                value = value.strip()
+            cleaned.append(value)
+        return cleaned
+
+    @property
+    def follow_up_questions(self) -> list[str]:
+        """The follow-up questions as text, whichever form they were written in."""
+        return [f if isinstance(f, str) else f.question for f in self.follow_ups]
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:

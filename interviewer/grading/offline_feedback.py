@@ -74,7 +74,9 @@ def grade_reply(
         factual_errors=factual_errors,
         feedback=_feedback(words, covered, partial, missing, levels),
         stronger_answer=_stronger(words, contradicted + missing + partial),
-        follow_ups=_follow_ups(words, missing + partial, question.follow_ups, bool(contradicted)),
+        follow_ups=_follow_ups(
+            words, missing + partial, question.follow_up_questions, bool(contradicted)
+        ),
         reference_issues=reference_issues,
     )
 

@@ -182,7 +182,7 @@ class Session:
             return []
         chosen: list[FollowUp] = []
         seen: set[str] = set()
-        candidates = [FollowUp(t, "bank") for t in exchange.question.follow_ups] + [
+        candidates = [FollowUp(t, "bank") for t in exchange.question.follow_up_questions] + [
             FollowUp(t, "grader") for t in grade.follow_ups
         ]
         for candidate in candidates:

@@ -166,7 +166,7 @@ def render_question(q: Question) -> None:
         points = "\n".join(f"{i}. {p}" for i, p in enumerate(q.key_points, 1))
         console.print(Panel(points, title="Key points", border_style="ok"))
     if q.follow_ups:
-        follow = "\n".join(f"• {f}" for f in q.follow_ups)
+        follow = "\n".join(f"• {f}" for f in q.follow_up_questions)
         console.print(Panel(follow, title="Follow-up questions", border_style="muted"))
 
 
