@@ -1,0 +1,137 @@
+"""`interviewer bank enrich | generate`: draft bank content with an LLM, for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from interviewer.cli.common import (
+    ApiKeyEnvOpt,
+    BankDirOpt,
+    BaseUrlOpt,
+    EndpointOpt,
+    GraderOpt,
+    ModelOpt,
+    grader_flags,
+    handle_errors,
+)
+
+if TYPE_CHECKING:
+    from interviewer.authoring.enrich_run import EnrichSummary
+    from interviewer.bank.library import Bank
+    from interviewer.config import Config, EndpointProfile
+
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Requests in flight at once.")
+]
+
+
+def register(bank_app: typer.Typer) -> None:
+    """Add `enrich` and `generate` to the `bank` group."""
+    bank_app.command("enrich")(handle_errors(enrich))
+
+
+def _endpoint(
+    config: Config,
+    grader: str | None,
+    endpoint: str | None,
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str | None,
+) -> EndpointProfile | None:
+    """The endpoint to draft with, chosen like a grader's (None: offline)."""
+    from interviewer.cli.common import close_when_done
+    from interviewer.grading.factory import choose_grader
+
+    flags = grader_flags(
+        grader=grader, endpoint=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
+    )
+    chosen = choose_grader(config, flags)
+    close_when_done(chosen.grader)
+    return chosen.endpoint
+
+
+def _bank(spec: str, bank_dir: list[Path] | None) -> Bank:
+    from interviewer.bank.library import load_bank_file, load_library
+    from interviewer.config import bank_paths, load_config
+
+    path = Path(spec)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        return load_bank_file(path)
+    return load_library(bank_paths(load_config(), bank_dir)).bank(spec)
+
+
+def enrich(
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="A bank id or a bank file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The draft to write (default: BANK.enriched.yaml here)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also replace fields written by hand.")
+    ] = False,
+    concurrency: ConcurrencyOpt = 4,
+    grader: GraderOpt = None,
+    endpoint: EndpointOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    bank_dir: BankDirOpt = None,
+) -> None:
+    """Draft key points, topic, tags, follow-ups and reference notes into a draft bank.
+
+    With an endpoint an LLM drafts them; offline, key points are derived from the reference.
+    Every field written is listed under the question's `generated:` (or `derived:`).
+    Running again with the same --out resumes where the last run stopped.
+    """
+    from interviewer.authoring.enrich_run import enrich_bank
+    from interviewer.config import load_config
+
+    source = _bank(bank, bank_dir)
+    profile = _endpoint(load_config(), grader, endpoint, base_url, model, api_key_env)
+    target = out or Path.cwd() / f"{source.info.id}.enriched.yaml"
+    summary = enrich_bank(source, target, profile, force=force, concurrency=concurrency)
+    _report_enrich(summary)
+    if summary.failed or summary.stopped:
+        raise typer.Exit(code=1)
+
+
+def _report_enrich(summary: EnrichSummary) -> None:
+    from interviewer.ui.console import console, err_console
+
+    for merged in summary.merged:
+        for point in merged.unsupported:
+            err_console.print(
+                f"{merged.question.id}: dropped a key point the reference does not support:"
+                f" {point}",
+                markup=False,
+                soft_wrap=True,
+                highlight=False,
+            )
+        if merged.kept:
+            console.print(
+                f"{merged.question.id}: kept hand-written {', '.join(merged.kept)}"
+                " (--force replaces them)",
+                markup=False,
+                soft_wrap=True,
+            )
+    for qid, why in summary.failed:
+        err_console.print(
+            f"{qid}: not enriched: {why}", markup=False, highlight=False, soft_wrap=True
+        )
+    if summary.stopped:
+        err_console.print(
+            f"Stopped: {summary.stopped}", markup=False, highlight=False, soft_wrap=True
+        )
+    how = "derived offline" if summary.offline else f"{summary.sent} drafted"
+    resumed = f", {summary.resumed} from the journal" if summary.resumed else ""
+    failed = f", {len(summary.failed)} failed (run again to retry)" if summary.failed else ""
+    dropped = f", {summary.unsupported} unsupported key point(s) dropped"
+    console.print(
+        f"Wrote {summary.out}: {len(summary.merged)} question(s), {how}{resumed}{failed}{dropped}.",
+        markup=False,
+        soft_wrap=True,
+        highlight=False,
+    )
