@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from interviewer.authoring.llm import DraftProblem
 from interviewer.errors import EndpointError, InputError, is_fatal
 
 T = TypeVar("T")
@@ -139,7 +138,7 @@ def _settle(report: RunReport[T], task: T, future: Future[None]) -> None:
     if error is None:
         report.done += 1
         return
-    if not isinstance(error, EndpointError | DraftProblem):
+    if not isinstance(error, EndpointError):
         raise error  # a bug, not a reply or endpoint problem: never hide it
     if isinstance(error, EndpointError) and is_fatal(error):
         report.stopped = report.stopped or str(error)

@@ -4,8 +4,9 @@ The same output contract ladder as grading (``response_format`` json_schema, els
 json_object, else prompt-only, stepping down only when the server names response_format in
 its rejection, and remembering what each endpoint accepted), the same JSON extraction from
 replies (``grading.reply_parsing``), and one re-ask quoting the problem when a reply cannot be
-used. What is still unusable after that raises ``DraftProblem``; endpoint failures raise
-``EndpointError`` for the caller to judge with ``errors.is_fatal``.
+used. What is still unusable after that raises ``DraftProblem`` (an ``EndpointError`` of
+kind ``unusable``); endpoint failures raise ``EndpointError``, for the caller to judge with
+``errors.is_fatal``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ REASK = (
 )
 
 
-class DraftProblem(Exception):
-    """A reply that could not be used, even after a re-ask."""
+class DraftProblem(EndpointError):
+    """A reply that could not be used, even after a re-ask (not fatal: others may work)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the reply could not be used, even after a re-ask: {detail}")
+        self.kind = "unusable"
 
 
 def strict_object(props: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ ConcurrencyOpt = Annotated[
 def register(bank_app: typer.Typer) -> None:
     """Add `enrich` and `generate` to the `bank` group."""
     bank_app.command("enrich")(handle_errors(enrich))
+    bank_app.command("generate")(handle_errors(generate))
 
 
 def _endpoint(
@@ -134,4 +135,83 @@ def _report_enrich(summary: EnrichSummary) -> None:
         markup=False,
         soft_wrap=True,
         highlight=False,
+    )
+
+
+def generate(
+    topic: Annotated[str, typer.Option("--topic", help="What the questions are about.")],
+    count: Annotated[int, typer.Option("--count", min=1, max=50, help="How many to draft.")],
+    lang: Annotated[str, typer.Option("--lang", help="The bank's language: zh or en.")],
+    difficulty: Annotated[
+        str | None, typer.Option("--difficulty", help="easy, medium or hard (default: any).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The draft bank to write (default: BANK_ID.yaml here)."),
+    ] = None,
+    bank_id: Annotated[
+        str | None, typer.Option("--bank-id", help="The draft bank's id (default: draft-TOPIC).")
+    ] = None,
+    grader: GraderOpt = None,
+    endpoint: EndpointOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    bank_dir: BankDirOpt = None,
+) -> None:
+    """Draft new questions with reference answers through an LLM, into a draft bank.
+
+    Drafts too close to a question of a loaded bank are dropped (and counted); every field
+    is marked `generated:` for review. The draft is checked like `bank validate` first.
+    """
+    from interviewer.authoring.draft_file import write_draft
+    from interviewer.authoring.generate import (
+        GenerateRequest,
+        draft_bank_info,
+        generate_questions,
+    )
+    from interviewer.authoring.llm import DraftClient
+    from interviewer.bank.library import load_library
+    from interviewer.bank.selection import check_difficulty
+    from interviewer.config import bank_paths, load_config
+    from interviewer.errors import BankError, ConfigError, InputError
+    from interviewer.ui.console import console
+
+    if lang not in ("zh", "en"):
+        raise InputError(f"--lang {lang}: use zh or en.")
+    check_difficulty(difficulty)
+    difficulty = difficulty.lower() if difficulty else None
+    config = load_config()
+    profile = _endpoint(config, grader, endpoint, base_url, model, api_key_env)
+    if profile is None:
+        raise ConfigError(
+            "`bank generate` drafts through an LLM: pass --base-url and --model, --endpoint,"
+            " or set OPENAI_BASE_URL (it has no offline mode)."
+        )
+    library = load_library(bank_paths(config, bank_dir))
+    request = GenerateRequest(topic=topic, count=count, language=lang, difficulty=difficulty)
+    info = draft_bank_info(request, bank_id)
+    target = out or Path.cwd() / f"{info.id}.yaml"
+    if target.exists():
+        raise BankError(f"{target} exists; move it away or pass another --out.")
+    client = DraftClient(profile)
+    try:
+        result = generate_questions(client, request, info, library.questions)
+    finally:
+        client.close()
+    if not result.questions:
+        raise BankError(
+            f"Every draft duplicated an existing question ({len(result.duplicates)} dropped);"
+            " nothing written. Try a narrower or different --topic."
+        )
+    write_draft(target, info, result.questions)
+    for text, similar in result.duplicates:
+        console.print(f"dropped, too close to {similar}: {text}", markup=False, soft_wrap=True)
+    short = f" (asked for {count})" if len(result.questions) < count else ""
+    console.print(
+        f"Wrote {target}: {len(result.questions)} question(s){short},"
+        f" {len(result.duplicates)} duplicate(s) dropped,"
+        f" {result.unsupported} unsupported key point(s) dropped.",
+        markup=False,
+        soft_wrap=True,
     )
