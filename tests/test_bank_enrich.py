@@ -14,7 +14,14 @@ from typer.testing import CliRunner
 from interviewer.authoring.journal import journal_path
 from interviewer.bank.library import FollowUp, load_bank_file
 from interviewer.cli import app
-from tests.chat_server import ChatServer, Reply, Request, completion, unauthorized
+from tests.chat_server import (
+    ChatServer,
+    Reply,
+    Request,
+    completion,
+    personality,
+    unauthorized,
+)
 
 runner = CliRunner()
 
@@ -309,3 +316,51 @@ def test_enrich_by_bank_id_writes_next_to_where_it_runs(
     )
     assert result.exit_code == 0, result.output
     assert load_bank_file(tmp_path / "demo.enriched.yaml").info.id == "demo"
+
+
+def test_enrich_steps_down_the_output_contract_like_grading(
+    chat_server: ChatServer, bank_file: Path, tmp_path: Path
+):
+    chat_server.handler = personality("deepseek", replying())
+    out = tmp_path / "draft.yaml"
+    result = enrich(chat_server, bank_file, "--out", out, "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    formats = [r.format_type for r in chat_server.chat_requests]
+    assert formats[0] == "json_schema"
+    assert formats[-1] == "json_object"
+    assert all(q.generated for q in load_bank_file(out).questions)
+
+
+ZH_BANK: dict[str, Any] = {
+    "bank": {"id": "zh-demo", "title": "中文示例", "language": "zh"},
+    "questions": [
+        {
+            "id": "zh-demo-1",
+            "question": "LoRA 是什么？",
+            "reference": "LoRA 在冻结的预训练权重旁加入低秩矩阵 A 和 B，只训练这两个矩阵，",
+        }
+    ],
+}
+
+
+def test_chinese_enrich_checks_points_and_marks_notes_in_chinese(
+    chat_server: ChatServer, tmp_path: Path
+):
+    path = tmp_path / "zh.yaml"
+    path.write_text(yaml.safe_dump(ZH_BANK, allow_unicode=True), encoding="utf-8")
+    payload = {
+        "key_points": ["冻结预训练权重", "只训练低秩矩阵 A 和 B", "LoRA 需要更大的批量大小"],
+        "topic": "peft",
+        "difficulty": "medium",
+        "tags": ["lora"],
+        "follow_ups": [],
+        "reference_notes": "参考答案在句中截断：可训练参数因此大幅减少。",
+    }
+    chat_server.handler = lambda request: completion(json.dumps(payload, ensure_ascii=False))
+    out = tmp_path / "draft.yaml"
+    result = enrich(chat_server, path, "--out", out)
+    assert result.exit_code == 0, result.output
+    question = load_bank_file(out).questions[0]
+    assert question.key_points == ["冻结预训练权重", "只训练低秩矩阵 A 和 B"]
+    assert question.reference_notes.startswith("【更正/补充】")
+    assert "【更正/补充】" in chat_server.chat_requests[0].prompt_text

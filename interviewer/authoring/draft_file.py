@@ -49,7 +49,16 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+class _Flow(list[Any]):
+    """A list of short labels (tags, probes, generated), written on one line: `[a, b]`."""
+
+
+def _flow(dumper: yaml.SafeDumper, value: _Flow) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=True)
+
+
 _Dumper.add_representer(str, _text)
+_Dumper.add_representer(_Flow, _flow)
 
 
 def question_entry(question: Question) -> dict[str, Any]:
@@ -62,17 +71,24 @@ def question_entry(question: Question) -> dict[str, Any]:
         value = data[name]
         always = name in ("id", "question", "reference")
         if always or value != _default(name):
-            entry[name] = _trim_follow_ups(value) if name == "follow_ups" else value
+            entry[name] = _shaped(name, value)
     return entry
 
 
-def _trim_follow_ups(values: list[Any]) -> list[Any]:
-    trimmed: list[Any] = []
-    for value in values:
-        if isinstance(value, dict):
-            value = {k: v for k, v in value.items() if v not in ("", [])}
-        trimmed.append(value)
-    return trimmed
+def _shaped(name: str, value: Any) -> Any:
+    """Label lists on one line; follow-ups without their empty fields."""
+    if name in ("tags", "generated", "derived"):
+        return _Flow(value)
+    if name != "follow_ups":
+        return value
+    shaped: list[Any] = []
+    for item in value:
+        if isinstance(item, dict):
+            item = {
+                k: _Flow(v) if k == "probes" else v for k, v in item.items() if v not in ("", [])
+            }
+        shaped.append(item)
+    return shaped
 
 
 def bank_text(info: BankInfo, questions: list[Question]) -> str:
