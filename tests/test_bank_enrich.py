@@ -363,4 +363,5 @@ def test_chinese_enrich_checks_points_and_marks_notes_in_chinese(
     question = load_bank_file(out).questions[0]
     assert question.key_points == ["冻结预训练权重", "只训练低秩矩阵 A 和 B"]
     assert question.reference_notes.startswith("【更正/补充】")
+    assert "only 2 supported key point(s)" in result.output
     assert "【更正/补充】" in chat_server.chat_requests[0].prompt_text

@@ -145,6 +145,11 @@ class Merged:
     kept: list[str] = field(default_factory=list)  # hand-written fields left alone
     unsupported: list[str] = field(default_factory=list)  # key points dropped
 
+    @property
+    def too_few_points(self) -> bool:
+        """Fewer key points than a question should have, after the support check."""
+        return "key_points" in self.written and len(self.question.key_points) < MIN_POINTS
+
 
 def hand_written(question: Question) -> set[str]:
     """The fields set in the bank file and not drafted by a tool."""

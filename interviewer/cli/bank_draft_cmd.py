@@ -111,6 +111,14 @@ def _report_enrich(summary: EnrichSummary) -> None:
                 soft_wrap=True,
                 highlight=False,
             )
+        if merged.too_few_points:
+            err_console.print(
+                f"{merged.question.id}: only {len(merged.question.key_points)} supported key"
+                " point(s); review them against the reference",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         if merged.kept:
             console.print(
                 f"{merged.question.id}: kept hand-written {', '.join(merged.kept)}"
