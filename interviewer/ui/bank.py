@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from interviewer.bank.index import BankRow, QuestionRow
-    from interviewer.bank.library import Library, Question
+    from interviewer.bank.library import FollowUp, Library, Question
 
 Row = tuple[str, str, str, str, str]
 HEADERS = ("id", "bank", "topic", "level", "question")
@@ -166,8 +166,18 @@ def render_question(q: Question) -> None:
         points = "\n".join(f"{i}. {p}" for i, p in enumerate(q.key_points, 1))
         console.print(Panel(points, title="Key points", border_style="ok"))
     if q.follow_ups:
-        follow = "\n".join(f"• {f}" for f in q.follow_up_questions)
+        follow = "\n".join(_follow_up_line(f) for f in q.follow_ups)
         console.print(Panel(follow, title="Follow-up questions", border_style="muted"))
+
+
+def _follow_up_line(follow_up: str | FollowUp) -> str:
+    from rich.markup import escape
+
+    if isinstance(follow_up, str):
+        return f"• {escape(follow_up)}"
+    probes = ", ".join(map(str, follow_up.probes))
+    line = f"• {escape(follow_up.question)}"
+    return line + (f" [muted](probes key points {probes})[/muted]" if probes else "")
 
 
 def render_validation(results: list[tuple[Path, str | None, int]]) -> None:
