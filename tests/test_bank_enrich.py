@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from tests.chat_server import (
     personality,
     unauthorized,
 )
+from tests.processes import child
 
 runner = CliRunner()
 
@@ -365,3 +370,36 @@ def test_chinese_enrich_checks_points_and_marks_notes_in_chinese(
     assert question.reference_notes.startswith("【更正/补充】")
     assert "only 2 supported key point(s)" in result.output
     assert "【更正/补充】" in chat_server.chat_requests[0].prompt_text
+
+
+def test_ctrl_c_keeps_every_reply_that_arrived(bank_file: Path, tmp_path: Path):
+    out = tmp_path / "draft.yaml"
+    journal = journal_path(out)
+    args = [sys.executable, "-m", "interviewer", "bank", "enrich", str(bank_file)]
+    args += ["--out", str(out), "--concurrency", "1", "--grader", "llm", "--model", "test-model"]
+    with ChatServer(delay=1.0) as server:
+        server.handler = replying()
+        command = [*args, "--base-url", server.url]
+        with child(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+            deadline = time.monotonic() + 60
+            while not (journal.exists() and journal.read_text(encoding="utf-8").strip()):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "no reply was journalled"
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Interrupted" in err
+        done = {
+            json.loads(line)["key"] for line in journal.read_text(encoding="utf-8").splitlines()
+        }
+        assert "demo-1" in done
+        first = {q.id: q for q in load_bank_file(out).questions}["demo-1"]
+        assert first.key_points == GOOD_POINTS["demo-1"]
+
+        server.clear()
+        again = enrich(server, bank_file, "--out", out, "--concurrency", "1")
+        assert again.exit_code == 0, again.output
+        sent = {qid_of(r) for r in server.chat_requests}
+        assert sent == set(GOOD_POINTS) - done
+        assert sent  # the interrupt really cut the run short

@@ -38,6 +38,7 @@ class EnrichSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None
     offline: bool = False
+    interrupted: bool = False
 
     @property
     def unsupported(self) -> int:
@@ -108,6 +109,11 @@ def _ask(
 
     try:
         report = run_concurrently(todo, work, finished, concurrency=concurrency)
+    except KeyboardInterrupt:
+        # The replies that arrived are journalled; the draft is still written from them.
+        summary.interrupted = True
+        summary.sent = len(replies) - summary.resumed
+        return replies
     finally:
         client.close()
     summary.sent = report.done

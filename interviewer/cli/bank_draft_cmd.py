@@ -95,6 +95,8 @@ def enrich(
     target = out or Path.cwd() / f"{source.info.id}.enriched.yaml"
     summary = enrich_bank(source, target, profile, force=force, concurrency=concurrency)
     _report_enrich(summary)
+    if summary.interrupted:
+        raise KeyboardInterrupt
     if summary.failed or summary.stopped:
         raise typer.Exit(code=1)
 
@@ -129,6 +131,14 @@ def _report_enrich(summary: EnrichSummary) -> None:
     for qid, why in summary.failed:
         err_console.print(
             f"{qid}: not enriched: {why}", markup=False, highlight=False, soft_wrap=True
+        )
+    if summary.interrupted:
+        err_console.print(
+            "Interrupted: the replies that arrived are kept; run the same command again to"
+            " continue.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
     if summary.stopped:
         err_console.print(
