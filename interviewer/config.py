@@ -141,20 +141,65 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def save_config(config: Config, path: Path | None = None) -> Path:
-    """Write the config file atomically (it never holds a secret)."""
-    import tomli_w
+    """Write the config file atomically (it never holds a secret).
+
+    The file is edited, not rewritten: the user's comments, order and layout stay, settings
+    that changed are replaced in place, new ones are added without their defaults and the
+    ones that no longer exist (a removed endpoint, an unset default) are taken out.
+    """
+    import tomlkit
 
     from interviewer.files import write_atomic
 
     path = path or config_path()
-    data: dict[str, Any] = config.model_dump(exclude_none=True, exclude_defaults=False)
-    for profile in data.get("endpoints", {}).values():
-        profile.pop("name", None)
+    full = _config_data(config, exclude_defaults=False)
+    minimal = _config_data(config, exclude_defaults=True)
     try:
-        write_atomic(path, tomli_w.dumps(data))
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        document = tomlkit.parse(text)
+        _merge(document, full, minimal)
+        # A removed table leaves the blank line that separated it from the one before.
+        body = tomlkit.dumps(document).rstrip()
+        write_atomic(path, body + "\n" if body else "")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot save the config ({exc.strerror}).") from None
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}. Fix the file or delete it.") from None
     return path
+
+
+def _config_data(config: Config, *, exclude_defaults: bool) -> dict[str, Any]:
+    data = config.model_dump(exclude_none=True, exclude_defaults=exclude_defaults)
+    for profile in data.get("endpoints", {}).values():
+        profile.pop("name", None)
+    if exclude_defaults:
+        # A profile's name is its table's key, so an endpoint must be written even when every
+        # one of its settings is a default.
+        data.setdefault("endpoints", {}).update(
+            {name: data.get("endpoints", {}).get(name, {}) for name in config.endpoints}
+        )
+    return data
+
+
+def _merge(table: Any, full: dict[str, Any], minimal: dict[str, Any]) -> None:
+    """Make the tomlkit ``table`` hold ``full``, touching only what differs."""
+    from collections.abc import MutableMapping
+
+    for key in [k for k in table if k not in full]:
+        del table[key]
+    for key, value in full.items():
+        if key in table:
+            current = table[key]
+            if isinstance(value, dict) and isinstance(current, MutableMapping):
+                _merge(current, value, minimal.get(key) or {})
+            elif _plain(current) != value:
+                table[key] = value
+        elif minimal.get(key) not in (None, {}):
+            table[key] = minimal[key]
+
+
+def _plain(item: Any) -> Any:
+    return item.unwrap() if hasattr(item, "unwrap") else item
 
 
 def bank_paths(config: Config, extra: list[Path] | None = None) -> list[Path]:
@@ -224,8 +269,9 @@ def resolve_endpoint(
             f"Endpoint '{profile.name}' has no model: pass --model or set INTERVIEWER_MODEL"
             " (`interviewer endpoints check NAME` lists the server's models)."
         )
-    if profile.name == "env":
-        # An endpoint given by flags or env has no profile name; its host says which it is.
+    if profile.name == "env" or url:
+        # An endpoint given by flags or env is not the profile it borrowed settings from: its
+        # host says which it is, on screen and in the history alike.
         profile = profile.model_copy(update={"name": urlsplit(profile.urls[0]).netloc})
     return profile
 

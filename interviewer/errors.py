@@ -38,7 +38,7 @@ class EndpointError(InterviewerError):
     """The grading endpoint could not produce a reply.
 
     ``kind`` is a short machine-readable tag (auth, not_found, connection, timeout,
-    rate_limit, quota, server, bad_request, contract) used to decide whether to retry,
+    rate_limit, quota, server, bad_request, contract, bad_reply) used to decide whether to retry,
     step down the output contract, or stop a batch.
     """
 

@@ -4,7 +4,8 @@ Every file the tool replaces (config, bank imports, the bank index cache, endpoi
 exports and reports) goes through ``write_atomic``: the data is written to a temporary file
 in the same directory and renamed over the target, so a crash or a full disk leaves either
 the old file or the new one. The temporary name is unique per process and thread, so two
-writers never clobber each other's half-written file; the last rename wins.
+writers never clobber each other's half-written file; the last rename wins. ``AtomicFile`` does
+the same for a file written piece by piece (a CSV streamed row by row).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
 
 
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
@@ -39,6 +41,47 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+class AtomicFile:
+    """A file written piece by piece that replaces ``path`` only on ``commit()``.
+
+    Until then the data sits in a temporary file beside it; ``discard()`` (or an exception
+    inside a ``with`` block) removes it and leaves ``path`` as it was.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self._tmp = Path(name)
+        self.handle: IO[bytes] = os.fdopen(fd, "wb")
+
+    def commit(self) -> None:
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            self._tmp.chmod(_default_mode(self.path))
+            self._tmp.replace(self.path)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        with contextlib.suppress(OSError):
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
 
 
 def _default_mode(path: Path) -> int:

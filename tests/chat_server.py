@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -56,6 +57,10 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    content_type: str = "application/json"
+    # Seconds between single bytes of the body (a server that trickles): the whole reply
+    # takes len(body) * trickle seconds, but no single read waits longer than ``trickle``.
+    trickle: float = 0.0
 
 
 @dataclass
@@ -334,6 +339,83 @@ def server_error() -> Reply:
     )
 
 
+# --------------------------------------------------------------------------- broken replies
+
+# 200 replies that are not chat completions, as proxies, gateways and broken servers send.
+NOT_A_COMPLETION: dict[str, Reply] = {
+    "html": Reply(
+        200,
+        "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+        content_type="text/html",
+    ),
+    "html_as_json": Reply(200, "<html><body>Service unavailable</body></html>"),
+    "text": Reply(200, "upstream connect error", content_type="text/plain"),
+    "array": Reply(200, [1, 2, 3]),
+    "deep": Reply(200, "[" * 100_000 + "]" * 100_000),
+    "empty": Reply(200, ""),
+    "choices_not_a_list": Reply(200, {"choices": "x", "model": "test-model"}),
+    "message_null": Reply(200, {"choices": [{"message": None, "finish_reason": "stop"}]}),
+    "content_not_text": Reply(200, {"choices": [{"message": {"content": {"a": 1}}}]}),
+}
+
+
+def not_a_completion(kind: str) -> Reply:
+    """A 200 reply of the named kind (see NOT_A_COMPLETION) that is not a chat completion."""
+    return NOT_A_COMPLETION[kind]
+
+
+def trickling(reply: Reply, seconds_per_byte: float) -> Reply:
+    """``reply`` sent one byte at a time, ``seconds_per_byte`` apart."""
+    return Reply(
+        reply.status,
+        reply.body,
+        dict(reply.headers),
+        reply.delay,
+        reply.content_type,
+        seconds_per_byte,
+    )
+
+
+def fault_mix(
+    rates: dict[str, float], *, seed: int = 0, slow: float = 0.2, base: Handler | None = None
+) -> Handler:
+    """A handler that answers each request with a fault drawn at the given rates, else ``base``.
+
+    Faults: ``broken`` (a reply from NOT_A_COMPLETION), ``slow`` (a valid reply ``slow`` seconds
+    late), ``server_error`` (a 500), ``truncated`` (a cut-off grade). The draw is seeded, so a
+    benchmark's mix is the same from run to run.
+    """
+    import random
+
+    draw = random.Random(seed)
+    lock = threading.Lock()
+    kinds = sorted(NOT_A_COMPLETION)
+    answer = base or matching_grade_reply
+
+    def handle(request: Request) -> Reply:
+        with lock:
+            roll = draw.random()
+            pick = draw.choice(kinds)
+        fault = "none"
+        for name, rate in rates.items():
+            if roll < rate:
+                fault = name
+                break
+            roll -= rate
+        if fault == "none":
+            return answer(request)
+        if fault == "broken":
+            return NOT_A_COMPLETION[pick]
+        if fault == "slow":
+            reply = answer(request)
+            return Reply(reply.status, reply.body, reply.headers, slow)
+        if fault == "server_error":
+            return server_error()
+        return truncated_reply()
+
+    return handle
+
+
 # --------------------------------------------------------------------------- real rejections
 
 # Each server's real rejection of a response_format it does not support, with the exact
@@ -472,6 +554,13 @@ class _HTTPServer(ThreadingHTTPServer):
     # The default backlog of 5 drops connections when a benchmark opens 64 at once.
     request_queue_size = 256
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on a slow reply (its deadline passed) closes the socket
+        # first; that is expected here, not a server fault worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class ChatServer:
@@ -653,12 +742,24 @@ class _RequestHandler(BaseHTTPRequestHandler):
         payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         data = payload.encode("utf-8")
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if reply.trickle <= 0:
+            self.wfile.write(data)
+            return
+        self.wfile.flush()
+        for index in range(len(data)):
+            # Bounded: the server's stop() ends the trickle, and so does a client that left.
+            if self.owner._stopping.wait(reply.trickle):
+                return
+            try:
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+            except OSError:
+                return
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from interviewer.authoring.journal import journal_path
-from interviewer.bank.library import FollowUp, load_bank_file
+from interviewer.bank.library import CuratedFollowUp, load_bank_file
 from interviewer.cli import app
 from tests.chat_server import (
     ChatServer,
@@ -139,7 +139,7 @@ def test_enrich_writes_a_valid_draft_marking_what_it_generated(
     assert first.difficulty == "easy"
     assert first.tags == ["overfitting", "training"]
     assert first.follow_ups == [
-        FollowUp(
+        CuratedFollowUp(
             question="How would you detect it? (demo-1)",
             probes=[2],  # kp9 does not exist
             reference="Compare training and validation metrics.",

@@ -614,12 +614,19 @@ def test_estimate_counts_tokens_and_prices_remote_endpoints(tmp_path: Path) -> N
 def test_local_endpoint_time_comes_from_a_measured_sample(
     tmp_path: Path, chat_server: ChatServer
 ) -> None:
+    from interviewer.grading.llm_grader import LLMGrader
+
     chat_server.handler = grading_handler
     replica = llm_replica(chat_server, concurrency=2)
     job = make_job(tmp_path, bank_rows(10), [replica])
     state = load_results(job.results, repair=False)
     tasks = pending_tasks(job.readers, job.library, job.info, state)
-    done, seconds = measure_sample(tasks, [replica], rows=4)
+    try:
+        done, seconds = measure_sample(tasks, [replica], rows=4)
+    finally:
+        # A sample leaves its replicas open for the real run; close this one's connections.
+        assert isinstance(replica.grader, LLMGrader)
+        replica.grader.close()
     assert done == 4
     assert seconds > 0
     assert len(chat_server.chat_requests) == 4

@@ -129,6 +129,25 @@ def test_endpoint_without_a_profile_is_named_after_its_host(monkeypatch):
     assert profile.name == "127.0.0.1:8765"
 
 
+def test_an_ad_hoc_base_url_is_named_after_its_host_not_the_default_profile(monkeypatch):
+    config = Config(
+        default_endpoint="cloud",
+        endpoints={
+            "cloud": EndpointProfile(name="cloud", base_url="https://api.example/v1", model="m")
+        },
+    )
+    default = resolve_endpoint(config)
+    assert default is not None
+    assert default.name == "cloud"
+    flagged = resolve_endpoint(config, base_url="http://127.0.0.1:8080/v1")
+    assert flagged is not None
+    assert (flagged.name, flagged.urls) == ("127.0.0.1:8080", ["http://127.0.0.1:8080/v1"])
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", "http://gpu-box:8000/v1")
+    from_env = resolve_endpoint(config)
+    assert from_env is not None
+    assert from_env.name == "gpu-box:8000"
+
+
 def test_two_concurrent_saves_leave_one_whole_config(isolated_home):
     """Two writers at once: neither fails, and the file is one of the two, never a mix."""
     configs = [

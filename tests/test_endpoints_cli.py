@@ -218,6 +218,38 @@ def test_remove(isolated_home: Path) -> None:
     assert "No endpoint named 'a'" in missing.stderr
 
 
+USER_CONFIG = """\
+# My interviewer settings: keep the comments.
+grader = "auto"   # LLM when an endpoint is set
+
+bank_dirs = ["~/banks"]
+
+[practice]
+follow_ups = 2  # two are enough
+
+# The box under the desk.
+[endpoints.gpu]
+base_url = "http://gpu:8000/v1"
+model = "qwen"  # the small one
+"""
+
+
+def test_add_and_remove_keep_the_users_comments_and_layout(isolated_home: Path) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    path = isolated_home / CONFIG_NAME
+    path.write_text(USER_CONFIG, encoding="utf-8")
+    added = invoke("endpoints", "add", "cloud", "--base-url", "https://api.x/v1", "--model", "m")
+    assert added.exit_code == 0, added.output
+    expected = USER_CONFIG.replace(
+        'bank_dirs = ["~/banks"]\n', 'bank_dirs = ["~/banks"]\ndefault_endpoint = "cloud"\n'
+    )
+    expected += '\n[endpoints.cloud]\nbase_url = "https://api.x/v1"\nmodel = "m"\n'
+    assert path.read_text(encoding="utf-8") == expected
+    removed = invoke("endpoints", "remove", "cloud")
+    assert removed.exit_code == 0, removed.output
+    assert path.read_text(encoding="utf-8") == USER_CONFIG
+
+
 # --------------------------------------------------------------------------- check
 
 

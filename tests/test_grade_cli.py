@@ -251,7 +251,7 @@ def test_dry_run_remote_prices_and_writes_nothing(setup: dict[str, Path], tmp_pa
     )
     assert result.exit_code == 2, result.output  # one invalid row
     assert "row 3 (id r2): no answer" in result.stderr
-    assert "Dry run" in result.stdout
+    assert "Dry run: nothing was sent or written" in result.stdout
     assert "Prompt tokens" in result.stdout
     assert "Estimated cost (USD)" in result.stdout
     assert "0.15 / 0.6" in result.stdout
@@ -276,6 +276,8 @@ def test_dry_run_local_measures_a_sample(setup: dict[str, Path], chat_server: Ch
     assert "none (local endpoint)" in result.stdout
     assert "Expected time" in result.stdout
     assert len(chat_server.chat_requests) == 4
+    assert "nothing was sent" not in result.stdout
+    assert "Dry run: 4 sample requests sent, nothing written" in result.stdout
     assert not setup["out"].exists()
 
 

@@ -368,12 +368,16 @@ def test_accepted_contract_is_remembered(chat_server: ChatServer, isolated_home:
 
 
 def test_forced_contract_is_used_and_never_stepped_down(chat_server: ChatServer) -> None:
-    grader_for(chat_server, contract="json_object").grade(QUESTION, ANSWER)
+    forced = grader_for(chat_server, contract="json_object")
+    forced.grade(QUESTION, ANSWER)
+    forced.close()
     assert formats(chat_server) == ["json_object"]
     chat_server.clear()
     chat_server.handler = cs.personality("deepseek")
+    schema = grader_for(chat_server, contract="json_schema")
     with pytest.raises(EndpointError) as caught:
-        grader_for(chat_server, contract="json_schema").grade(QUESTION, ANSWER)
+        schema.grade(QUESTION, ANSWER)
+    schema.close()
     assert caught.value.kind == "bad_request"
     assert "forces contract 'json_schema'" in str(caught.value)
     assert formats(chat_server) == ["json_schema"]

@@ -168,6 +168,7 @@ def test_replicas_are_used_round_robin() -> None:
         client = llm.ChatClient(profile, None)
         for _ in range(4):
             complete(client)
+        client.close()
         assert len(first.chat_requests) == 2
         assert len(second.chat_requests) == 2
 

@@ -7,6 +7,7 @@ the history database: answers are saved before grading, grades after.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,11 @@ def test_piped_session_is_five_questions_of_one_language_from_the_locale(
 def test_lang_picks_the_language_and_the_banner_names_the_banks(isolated_home):
     result = practice("--lang", "en", "--follow-ups", "0", "-n", "2", input="/quit\n")
     assert result.exit_code == 0, result.output
-    assert "2 question(s) from llm-en" in " ".join(result.output.split())
+    banner = " ".join(result.output.split())
+    named = re.search(r"2 question\(s\) from ([\w\-, ]+?) ·", banner)
+    assert named is not None, banner
+    english = {"llm-en", "ds-theory-en"}
+    assert set(named.group(1).split(", ")) <= english, named.group(1)
     unknown = practice("--lang", "fr", input="")
     assert unknown.exit_code == 1
     assert "No bank has questions in 'fr'" in unknown.output
@@ -223,13 +228,20 @@ def test_a_question_and_its_translation_never_share_a_session(isolated_home):
     library = load_library([builtin_bank_dir()])
     kept = [q.id for q in one_edition(library.questions, library)]
     numbers = [
-        q.removeprefix("llm-zh-").removeprefix("llm-en-") for q in kept if "handbook" not in q
+        q.removeprefix("llm-zh-").removeprefix("llm-en-")
+        for q in kept
+        if q.startswith(("llm-zh-", "llm-en-"))
     ]
     assert len(numbers) == len(set(numbers)) == 11
-    assert sum("handbook" in q for q in kept) == 29
+    handbook = [q for q in library.questions if q.bank == "llm-handbook-zh"]
+    assert sum("handbook" in q for q in kept) == len(handbook)
     # The first edition met is the one kept, whichever language it is in.
     en_first = [b for b in library.questions if b.bank == "llm-en"] + library.questions
-    assert {q.bank for q in one_edition(en_first, library)} == {"llm-en", "llm-handbook-zh"}
+    assert {q.bank for q in one_edition(en_first, library)} == {
+        "llm-en",
+        "llm-handbook-zh",
+        "ds-theory-en",
+    }
 
 
 def test_locale_language_falls_back_to_a_language_the_banks_have():

@@ -49,16 +49,38 @@ def test_replay_is_order_independent_and_deterministic() -> None:
     assert scheduling.replay([], UTC) is None
 
 
-def test_due_dates_fall_on_day_starts_and_grow_with_better_ratings() -> None:
+def test_good_answers_fall_due_on_day_starts_and_grow_with_better_ratings() -> None:
     dues = {}
-    for rating in (AGAIN, HARD, GOOD, EASY):
+    for rating in (GOOD, EASY):
         state = scheduling.replay([ReviewEvent(START, rating)], UTC)
         assert state is not None
         assert (state.due.hour, state.due.minute) == (0, 0)
         dues[rating] = state.due
-    assert START < dues[AGAIN] <= dues[HARD] < dues[GOOD] < dues[EASY]
-    # Forgotten means tomorrow.
-    assert dues[AGAIN] == (START + timedelta(days=1)).replace(hour=0)
+    assert START + timedelta(days=1) <= dues[GOOD] < dues[EASY]
+
+
+@pytest.mark.parametrize(("rating", "minutes"), [(AGAIN, 10), (HARD, 15)])
+def test_a_failed_new_question_comes_back_minutes_later(rating: int, minutes: int) -> None:
+    state = scheduling.replay([ReviewEvent(START, rating)], UTC)
+    assert state is not None
+    assert state.due == START + timedelta(minutes=minutes)
+
+
+def test_a_forgotten_question_relearns_in_minutes_then_graduates_to_days() -> None:
+    known = [ReviewEvent(START, GOOD)]
+    first = scheduling.replay(known, UTC)
+    assert first is not None
+    forgotten_at = first.due + timedelta(hours=10)
+    known.append(ReviewEvent(forgotten_at, AGAIN))
+    relearning = scheduling.replay(known, UTC)
+    assert relearning is not None
+    assert relearning.due == forgotten_at + timedelta(minutes=10)
+    assert relearning.lapses == 1
+    known.append(ReviewEvent(forgotten_at + timedelta(minutes=25), GOOD))
+    relearned = scheduling.replay(known, UTC)
+    assert relearned is not None
+    assert relearned.due > forgotten_at + timedelta(hours=12)
+    assert (relearned.due.hour, relearned.due.minute) == (0, 0)
 
 
 def test_recall_falls_as_time_passes() -> None:
@@ -119,9 +141,12 @@ def test_scripted_days_give_the_expected_due_lists(
     week: tuple[HistoryStore, Clock, dict[str, int]],
 ) -> None:
     store, clock, ids = week
-    assert store.due_question_ids(clock.set_day(0, 20)) == []
-    # Day 1: the Hard answer and the skip are due; the ungraded one is not scheduled at all.
-    assert store.due_question_ids(clock.set_day(1, 8)) == ["hard1", "skip1"]
+    # Learning steps: the skip (Again, 10 min) and the Hard answer (15 min) come back the
+    # same day; the ungraded one is not scheduled at all.
+    assert store.due_question_ids(clock.set_day(0, 9, 11)) == []
+    assert store.due_question_ids(clock.set_day(0, 9, 13)) == ["skip1"]
+    assert store.due_question_ids(clock.set_day(0, 20)) == ["skip1", "hard1"]
+    assert store.due_question_ids(clock.set_day(1, 8)) == ["skip1", "hard1"]
     assert "lost1" not in {r.question_id for r in store.review_states()}
 
     # Day 1, 10:00: practise what was due; re-grade the lost answer (it was given on day 0).
@@ -133,13 +158,15 @@ def test_scripted_days_give_the_expected_due_lists(
     store.record_outcome(a, graded(80, q_hard))  # Good after Hard: pushed days out
     clock.now = clock.now.replace(minute=1)
     a = store.record_answer(session_id=day1, question=q_skip, answer="still weak")
-    store.record_outcome(a, graded(30, q_skip))  # Again: tomorrow
+    store.record_outcome(a, graded(30, q_skip))  # Again: ten minutes later
     store.record_outcome(ids["lost1"], graded(65, make_question("lost1", topic="tuning")))
     store.end_session(day1)
 
-    assert store.due_question_ids(clock.set_day(1, 23)) == []
-    # Day 2 begins: the Good answers of day 0 (incl. the regraded one) and the Again of day 1.
-    assert store.due_question_ids(clock.set_day(2, 7)) == ["good1", "lost1", "skip1"]
+    assert store.due_question_ids(clock.set_day(1, 10, 10)) == []
+    assert store.due_question_ids(clock.set_day(1, 23)) == ["skip1"]
+    # Day 2 begins: the Again of day 1 (most overdue), then the Good answers of day 0
+    # (incl. the regraded one).
+    assert store.due_question_ids(clock.set_day(2, 7)) == ["skip1", "good1", "lost1"]
     later = store.due_question_ids(clock.set_day(10, 7))
     assert set(later) == {"easy1", "fu1", "good1", "hard1", "lost1", "skip1"}
     # Most overdue first.

@@ -19,10 +19,9 @@ from interviewer.authoring.llm import schema_text, strict_object, strings
 from interviewer.authoring.overlap import closest, is_supported
 from interviewer.bank.library import (
     CORRECTION_MARKERS,
-    FollowUp,
+    CuratedFollowUp,
     GeneratedField,
     Question,
-    correction_marker,
 )
 from interviewer.bank.selection import DIFFICULTIES
 from interviewer.grading.key_points import derive_key_points
@@ -235,9 +234,16 @@ def _renumber(replied: list[str], final: list[str]) -> dict[int, int]:
     return numbering
 
 
-def _follow_up(reply: FollowUpReply, numbering: dict[int, int]) -> FollowUp:
+def correction_marker(language: str) -> str:
+    """The marker that starts ``reference_notes`` in a bank of this language."""
+    return CORRECTION_MARKERS[1] if language.lower().startswith("zh") else CORRECTION_MARKERS[0]
+
+
+def _follow_up(reply: FollowUpReply, numbering: dict[int, int]) -> CuratedFollowUp:
     probes = sorted({numbering[p] for p in reply.probes if p in numbering})
-    return FollowUp(question=reply.question, probes=probes, reference=reply.reference.strip())
+    return CuratedFollowUp(
+        question=reply.question, probes=probes, reference=reply.reference.strip()
+    )
 
 
 def _notes(notes: str, language: str) -> str:

@@ -15,10 +15,19 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from interviewer.bank.rubric import DEFAULT_CRITERIA, Criterion
 from interviewer.bank.selection import DIFFICULTIES as DIFFICULTIES  # re-exported
@@ -36,7 +45,7 @@ from interviewer.paths import bank_files as bank_files  # re-exported for caller
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
-# The fields a drafting tool may fill in, and so the values `generated:` may list.
+# The fields a drafting tool may fill in: what `generated:` and `derived:` may list.
 GeneratedField = Literal[
     "question",
     "reference",
@@ -49,11 +58,6 @@ GeneratedField = Literal[
 ]
 
 
-def correction_marker(language: str) -> str:
-    """The marker that starts ``reference_notes`` in a bank of this language."""
-    return CORRECTION_MARKERS[1] if language.lower().startswith("zh") else CORRECTION_MARKERS[0]
-
-
 def _clean_list(values: list[str]) -> list[str]:
     cleaned = [v.strip() for v in values]
     if any(not v for v in cleaned):
@@ -61,14 +65,19 @@ def _clean_list(values: list[str]) -> list[str]:
     return cleaned
 
 
-class FollowUp(BaseModel):
-    """A follow-up question with what it probes (key point numbers) and its own reference."""
+class CuratedFollowUp(BaseModel):
+    """A follow-up written in the bank that names what it probes.
+
+    ``probes`` are 1-based numbers of the question's key points; ``reference`` and
+    ``key_points`` are the follow-up's own material, for what it asks beyond them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     question: str = Field(min_length=1)
     probes: list[int] = Field(default_factory=list)
     reference: str = ""
+    key_points: list[str] = Field(default_factory=list, max_length=12)
 
     @field_validator("question")
     @classmethod
@@ -77,12 +86,35 @@ class FollowUp(BaseModel):
             raise ValueError("must not be blank")
         return value.strip()
 
+    @field_validator("reference")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
     @field_validator("probes")
     @classmethod
-    def _numbers(cls, values: list[int]) -> list[int]:
+    def _positive(cls, values: list[int]) -> list[int]:
         if any(v < 1 for v in values):
             raise ValueError("key point numbers start at 1")
-        return values
+        return list(dict.fromkeys(values))
+
+    @field_validator("key_points")
+    @classmethod
+    def _entries(cls, values: list[str]) -> list[str]:
+        return _clean_list(values)
+
+
+def _follow_up_kind(value: object) -> str:
+    return "mapping" if isinstance(value, dict | CuratedFollowUp) else "text"
+
+
+# Tagged so that a broken mapping is reported by its own fields, not as "not a string".
+FollowUpEntry = Annotated[
+    Annotated[str, Tag("text")] | Annotated[CuratedFollowUp, Tag("mapping")],
+    Discriminator(_follow_up_kind),
+]
+# Union tags pydantic puts in an error location; they are not YAML keys.
+_UNION_TAGS = frozenset({"text", "mapping"})
 
 
 class Question(BaseModel):
@@ -97,11 +129,12 @@ class Question(BaseModel):
     topic: str = "general"
     difficulty: Difficulty = "medium"
     tags: list[str] = Field(default_factory=list)
-    follow_ups: list[str | FollowUp] = Field(default_factory=list)
+    # A plain string, or a follow-up that names the key points it probes.
+    follow_ups: list[FollowUpEntry] = Field(default_factory=list)
     reference_notes: str = ""
     rubric: list[Criterion] | None = None
-    # Fields written by a drafting tool and not yet reviewed: `generated` by an LLM, `derived`
-    # from the reference by the offline rules. A reviewer deletes an entry once satisfied.
+    # Written by a drafting tool and not yet reviewed: `generated` by an LLM, `derived` from
+    # the reference offline. A reviewer deletes an entry once satisfied.
     generated: list[GeneratedField] = Field(default_factory=list)
     derived: list[GeneratedField] = Field(default_factory=list)
     # Filled in from the bank header, not written per question.
@@ -122,19 +155,33 @@ class Question(BaseModel):
 
     @field_validator("follow_ups")
     @classmethod
-    def _follow_ups(cls, values: list[str | FollowUp]) -> list[str | FollowUp]:
-        cleaned: list[str | FollowUp] = []
+    def _follow_ups(cls, values: list[FollowUpEntry]) -> list[FollowUpEntry]:
         for value in values:
-            if isinstance(value, str):
-                if not value.strip():
-                    raise ValueError("entries must not be empty")
-                value = value.strip()
-            cleaned.append(value)
-        return cleaned
+            if isinstance(value, str) and not value.strip():
+                raise ValueError("entries must not be empty")
+        return [v.strip() if isinstance(v, str) else v for v in values]
+
+    @model_validator(mode="after")
+    def _probes_exist(self) -> Question:
+        for number, entry in enumerate(self.follow_ups, 1):
+            if isinstance(entry, str) or not entry.probes:
+                continue
+            if not self.key_points:
+                raise ValueError(
+                    f"follow-up {number} names probes, but the question has no key_points"
+                    " to number; add key_points or drop probes"
+                )
+            beyond = [p for p in entry.probes if p > len(self.key_points)]
+            if beyond:
+                raise ValueError(
+                    f"follow-up {number} probes key point {beyond[0]}, but the question has"
+                    f" {len(self.key_points)}"
+                )
+        return self
 
     @property
-    def follow_up_questions(self) -> list[str]:
-        """The follow-up questions as text, whichever form they were written in."""
+    def follow_up_texts(self) -> list[str]:
+        """The follow-up questions as asked, plain or curated alike."""
         return [f if isinstance(f, str) else f.question for f in self.follow_ups]
 
     @property
@@ -155,7 +202,12 @@ class Question(BaseModel):
 
     @property
     def sha(self) -> str:
-        """A hash of everything that determines how an answer to this question is graded."""
+        """A hash of everything that determines how an answer to this question is graded.
+
+        Follow-ups are left out: they never change how the answer itself is graded. A
+        follow-up answer is graded against its own question (`session.follow_ups`), whose sha
+        covers what the follow-up is graded on.
+        """
         payload = {
             "question": self.question,
             "reference": self.reference,
@@ -223,11 +275,46 @@ class Library:
             + (f" (e.g. {hint})." if hint else ".")
         )
 
+    def translation(self, question: Question, language: str) -> Question | None:
+        """The same question in a loaded edition of its bank in ``language``, if any.
+
+        Editions are linked by ``translation_of`` (a translation to its original, or two
+        translations of one original) and share question numbering: ``llm-en-41`` is
+        ``llm-zh-41`` in the ``llm-en`` bank.
+        """
+        source = next((b for b in self.banks if b.info.id == question.bank), None)
+        if source is None or not question.id.startswith(source.info.id):
+            return None
+        number = question.id[len(source.info.id) :]
+        for bank in self.banks:
+            info = bank.info
+            if bank is source or _language_family(info.language) != _language_family(language):
+                continue
+            siblings = info.translation_of is not None and (
+                info.translation_of == source.info.translation_of
+            )
+            linked = (
+                info.translation_of == source.info.id
+                or source.info.translation_of == info.id
+                or siblings
+            )
+            if linked:
+                wanted = info.id + number
+                found = next((q for q in bank.questions if q.id == wanted), None)
+                if found is not None:
+                    return found
+        return None
+
     def bank(self, bank_id: str) -> Bank:
         for bank in self.banks:
             if bank.info.id == bank_id:
                 return bank
         raise unknown_bank(bank_id, (b.info.id for b in self.banks))
+
+
+def _language_family(tag: str) -> str:
+    """The language of a tag without its region or script: zh-CN and zh-Hans are zh."""
+    return tag.split("-", 1)[0].lower()
 
 
 # --------------------------------------------------------------------------- loading
@@ -320,7 +407,7 @@ def load_bank_file(path: Path) -> Bank:
 
     def fail(exc: ValidationError, base: tuple[int | str, ...] = ()) -> BankError:
         err = exc.errors()[0]
-        loc = base + tuple(err["loc"])
+        loc = base + tuple(p for p in err["loc"] if p not in _UNION_TAGS)
         node = _node_at(root, loc)
         line = node.start_mark.line + 1 if node is not None else 1
         return BankError(f"{path}:{line}: {_describe(loc, raw)}: {err['msg']}.")

@@ -9,7 +9,7 @@ one vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -96,26 +96,47 @@ KEY_POINT_CREDIT: dict[str, float] = {
 }
 # A key point the candidate was shown as a hint earns at most this much.
 HINTED_CREDIT = 0.5
+# A key point recovered on a follow-up earns this share of the credit it gained there: a
+# missing point covered on the probe counts as partial, less than if said unprompted.
+PROBE_SHARE = 0.5
 # The criterion whose term is computed from the key-point checklist instead of its level.
 CHECKLIST_CRITERION = "completeness"
 # A grade whose checklist credits no key point cannot score above this.
 NO_POINT_CAP = 70.0
 
 
-def checklist_credit(statuses: Sequence[str], hinted: Collection[int] = ()) -> float | None:
+def probed_credit(status: str, probe_status: str | None) -> float:
+    """One key point's credit once a follow-up probed it.
+
+    The answer's credit plus ``PROBE_SHARE`` of what the probe's verdict adds to it: missing
+    then covered on the probe earns 1/2, missing then partial 1/4, partial then covered 3/4.
+    A probe never lowers a point's credit.
+    """
+    credit = KEY_POINT_CREDIT.get(status, 0.0)
+    if probe_status is None:
+        return credit
+    gained = KEY_POINT_CREDIT.get(probe_status, 0.0) - credit
+    return credit + PROBE_SHARE * gained if gained > 0 else credit
+
+
+def checklist_credit(
+    statuses: Sequence[str],
+    hinted: Collection[int] = (),
+    probed: Mapping[int, str] | None = None,
+) -> float | None:
     """The share of the key points the answer earned (0-1), or None without key points.
 
-    covered 1, partial 1/2, missing and contradicted 0; a hinted point (1-based index) earns at
-    most ``HINTED_CREDIT``.
+    covered 1, partial 1/2, missing and contradicted 0; a point a follow-up probed (1-based
+    index to its verdict there) earns ``probed_credit``; a hinted point earns at most
+    ``HINTED_CREDIT``.
     """
     if not statuses:
         return None
-    credits = [
-        min(KEY_POINT_CREDIT.get(s, 0.0), HINTED_CREDIT)
-        if i in hinted
-        else KEY_POINT_CREDIT.get(s, 0.0)
-        for i, s in enumerate(statuses, start=1)
-    ]
+    probed = probed or {}
+    credits = []
+    for i, status in enumerate(statuses, start=1):
+        credit = probed_credit(status, probed.get(i))
+        credits.append(min(credit, HINTED_CREDIT) if i in hinted else credit)
     return sum(credits) / len(credits)
 
 
@@ -155,12 +176,17 @@ def weighted_score(
     *,
     key_points: Sequence[str] | None = None,
     hinted: Collection[int] = (),
+    probed: Mapping[int, str] | None = None,
 ) -> float:
-    """``compute_score`` from criterion weights by id (what a stored grade keeps)."""
+    """``compute_score`` from criterion weights by id (what a stored grade keeps).
+
+    ``probed`` gives key points recovered on follow-ups their probe credit; the correctness
+    cap still counts a contradiction the answer made, even when a probe corrected it.
+    """
     total_weight = sum(weights.values())
     if total_weight <= 0:
         return 0.0
-    credit = checklist_credit(key_points or (), hinted)
+    credit = checklist_credit(key_points or (), hinted, probed)
     cap = correctness_cap(key_points or ())
     earned = 0.0
     for cid, weight in weights.items():

@@ -12,15 +12,18 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from interviewer.bank.library import Question
 from interviewer.batch.costs import RequestBuilder
+from interviewer.batch.outputs import check_output
 from interviewer.batch.results import ResultSink, result_line
 from interviewer.batch.rows import RowTask
 from interviewer.batch.run import BatchCounts, ProgressCallback
 from interviewer.errors import InputError
+from interviewer.files import AtomicFile
 from interviewer.grading.grade import GraderInfo, Outcome
+from interviewer.safe_text import without_surrogates
 
 # OpenAI Batch API limits per input file (vLLM run-batch has none, but splitting is harmless).
 BATCH_MAX_REQUESTS = 50_000
@@ -44,7 +47,7 @@ def export_batch(
     files: list[Path] = []
     seen: set[str] = set()
     requests = rows = 0
-    fh: IO[bytes] | None = None
+    part: AtomicFile | None = None
     size = count = 0
     try:
         for task in tasks:
@@ -59,23 +62,27 @@ def export_batch(
                 "body": grader.request_body(task.question, task.row.answer),
             }
             data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-            if fh is None or count >= max_requests or size + len(data) > max_bytes:
-                if fh is not None:
-                    fh.close()
+            if part is None or count >= max_requests or size + len(data) > max_bytes:
+                if part is not None:
+                    part.commit()
                 path = (
                     out if not files else out.with_name(f"{out.stem}.{len(files) + 1}{out.suffix}")
                 )
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fh = path.open("wb")
+                check_output(path, "batch")
+                part = AtomicFile(path)
                 files.append(path)
                 size = count = 0
-            fh.write(data)
+            part.handle.write(data)
             size += len(data)
             count += 1
             requests += 1
+        if part is not None:
+            part.commit()
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the batch file ({exc.strerror}).") from None
     finally:
-        if fh is not None:
-            fh.close()
+        if part is not None:
+            part.discard()
     return files, requests, rows
 
 
@@ -107,7 +114,7 @@ def parse_batch_line(entry: dict[str, Any]) -> BatchReply:
         elif "choices" in response:
             body = response
     if isinstance(body, str):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             body = json.loads(body)
     failed = bool(error) or (isinstance(status, int) and not 200 <= status < 300)
     if not failed and isinstance(body, dict) and body.get("error") and not body.get("choices"):
@@ -118,14 +125,25 @@ def parse_batch_line(entry: dict[str, Any]) -> BatchReply:
     if failed:
         return BatchReply(error=_describe_batch_error(error, body, status))
     assert isinstance(body, dict)
-    choice = body["choices"][0] if isinstance(body["choices"], list) else {}
-    message = choice.get("message") or {}
+    choice = body["choices"][0] if isinstance(body["choices"], list) else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(choice, dict) or not isinstance(message, dict):
+        return BatchReply(error="batch request failed: the reply is not a chat completion")
     content = message.get("content")
+    finish = choice.get("finish_reason")
     return BatchReply(
-        content=content if isinstance(content, str) else None,
-        finish_reason=choice.get("finish_reason"),
-        usage=body.get("usage") if isinstance(body.get("usage"), dict) else None,
+        content=without_surrogates(content) if isinstance(content, str) else None,
+        finish_reason=finish if isinstance(finish, str) else None,
+        usage=_token_counts(body.get("usage")),
     )
+
+
+def _token_counts(usage: Any) -> dict[str, int] | None:
+    """The usage's token counts, without anything that is not a count."""
+    if not isinstance(usage, dict):
+        return None
+    counts = {k: v for k, v in usage.items() if k.endswith("_tokens") and type(v) is int}
+    return counts or None
 
 
 def _describe_batch_error(error: Any, body: Any, status: Any) -> str:
@@ -173,14 +191,16 @@ class BatchOutputIndex:
                 try:
                     entry = json.loads(raw)
                     custom_id = entry["custom_id"]
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, RecursionError):
+                    entry = custom_id = None
+                if not isinstance(custom_id, str):  # ours are row hashes: never another type
                     self.invalid.append(f"{path}:{line_number}")
                     continue
                 self.lines += 1
                 ok = parse_batch_line(entry).error is None
-                known = self.entries.get(str(custom_id))
+                known = self.entries.get(custom_id)
                 if known is None or (ok and not known[2]):
-                    self.entries[str(custom_id)] = (number, start, ok)
+                    self.entries[custom_id] = (number, start, ok)
 
     def get(self, custom_id: str) -> BatchReply | None:
         where = self.entries.get(custom_id)

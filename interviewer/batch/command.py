@@ -22,6 +22,7 @@ from interviewer.batch.costs import run_cost as _run_cost
 from interviewer.batch.input_rows import ColumnMap
 from interviewer.batch.inputs import InputReader, open_inputs
 from interviewer.batch.job import EXIT_INCOMPLETE, EXIT_OK, BatchJob, exit_status
+from interviewer.batch.outputs import OutputKind, check_output, check_report_dir
 from interviewer.batch.replicas import Replica, build_replicas
 from interviewer.batch.report import ReportFiles, report_paths, write_reports
 from interviewer.batch.report_data import ReportData
@@ -116,10 +117,22 @@ def prepare(request: GradeRequest, config: Config, chosen: ChosenGrader) -> Grad
     readers = open_inputs(
         request.inputs, fmt=request.fmt, columns=request.columns, encoding=request.encoding
     )
+    check_report_dir(request.report_dir)
     files = report_paths(request.out, request.report_dir)
     errors_path = files.summary_csv.with_name(f"{request.out.stem}.errors.csv")
     outputs = [request.out, errors_path, files.summary_csv, files.markdown, files.html]
     check_outputs(readers, [*outputs, request.export_batch])
+    kinds: list[tuple[Path | None, OutputKind]] = [
+        (request.out, "results"),
+        (errors_path, "errors"),
+        (files.summary_csv, "summary"),
+        (files.markdown, "markdown"),
+        (files.html, "html"),
+        (request.export_batch, "batch"),
+    ]
+    for path, kind in kinds:
+        if path is not None:
+            check_output(path, kind)
     replicas, profile, inline = build_replicas(chosen, concurrency=request.concurrency)
     if not (request.dry_run or request.export_batch or request.import_batch):
         _preload_sdk(replicas)

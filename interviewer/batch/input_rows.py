@@ -27,6 +27,12 @@ SUFFIX_FORMATS: dict[str, InputFormat] = {
     ".yml": "yaml",
 }
 _KEY_POINT_SPLIT = re.compile(r"[\n;；]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A CSV quote left open swallows the rows after it into one field. A field is taken for such
+# a runaway when at least this many of its lines, and at least half, have exactly as many
+# fields as the header (a multi-line answer rarely does), or when it is longer than this.
+RUNAWAY_ROW_LINES = 2
+RUNAWAY_LINES = 10_000
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,54 @@ class BadRow:
     def describe(self) -> str:
         ident = f" (id {self.id})" if self.id else ""
         return f"{self.source}:{self.line}: row {self.row}{ident}: {self.reason}"
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Why ``text`` is not text when it holds a lone UTF-16 surrogate (a JSON or YAML
+    ``\\ud800`` escape without its pair), else None; such text cannot be written as UTF-8."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    return (
+        f"holds a lone surrogate escape (\\u{ord(match.group()):04x}) that is not a character;"
+        " fix the escape (it needs its pair) or remove it"
+    )
+
+
+def json_limit_reason(exc: BaseException) -> str:
+    """Why Python's decoder refused a JSON line that is well-formed (too deep, too long)."""
+    if isinstance(exc, RecursionError):
+        return "is nested too deeply (a row holds text fields, not structures)"
+    if "digits" in str(exc):
+        return "holds a number with too many digits (over 4300); quote it as text"
+    return f"invalid JSON: {exc}"
+
+
+def runaway_field(record: list[str], width: int, delimiter: str) -> str | None:
+    """Why a CSV record looks like the run-on of an unterminated quote, else None."""
+    for field in record:
+        lines = field.split("\n")
+        if len(lines) < 3:
+            continue
+        if len(lines) > RUNAWAY_LINES:
+            return f"a quoted field runs on for {len(lines)} lines"
+        inner = [line for line in lines[1:] if line.strip()]
+        looks = sum(1 for line in inner if _fields_in(line, delimiter) == width)
+        if looks >= RUNAWAY_ROW_LINES and 2 * looks >= len(inner):
+            return (
+                f"a quoted field runs on for {len(lines)} lines and holds {looks} lines that"
+                " look like rows"
+            )
+    return None
+
+
+def _fields_in(line: str, delimiter: str) -> int:
+    import csv
+
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter), []))
+    except csv.Error:
+        return 0
 
 
 def detect_format(path: Path, fmt: str = "auto") -> InputFormat:

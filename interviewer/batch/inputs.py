@@ -27,6 +27,7 @@ import csv
 import io
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -43,9 +44,13 @@ from interviewer.batch.input_rows import (
     check_encoding,
     detect_format,
     field_text,
+    json_limit_reason,
+    lone_surrogate,
+    runaway_field,
     split_key_points,
     text_or_none,
 )
+from interviewer.batch.yaml_rows import MAX_DEPTH, TOO_NESTED, TextLoader, TooDeep, skip_open
 from interviewer.errors import InputError
 
 # A long written answer can exceed the csv module's default field limit (128 KiB).
@@ -59,16 +64,28 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 
 
-class _TextLoader(yaml.SafeLoader):
-    """A YAML loader that keeps scalars as written: ``answer: yes`` is the text "yes"."""
+class _Lines:
+    """The text lines a csv.reader reads, counted, with the current record's kept so that
+    they can be pushed back and read again (after a quote that was never closed)."""
 
+    def __init__(self, fh: IO[str]) -> None:
+        self._fh = fh
+        self._pending: deque[str] = deque()
+        self.taken: list[str] = []
+        self.number = 0
 
-# Only null keeps its implicit meaning; booleans, numbers and dates stay the text the user
-# typed (YAML 1.1 would turn the answer "no" into False and an id 007 into 7).
-_TextLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._pending.popleft() if self._pending else next(self._fh)
+        self.taken.append(line)
+        self.number += 1
+        return line
+
+    def push_back(self, lines: list[str]) -> None:
+        self._pending.extendleft(reversed(lines))
+        self.number -= len(lines)
 
 
 class InputReader:
@@ -150,9 +167,12 @@ class InputReader:
 
     def _read_header(self) -> None:
         with self._open_text() as fh:
-            first = fh.readline()
-            while first and not first.strip():
+            try:
                 first = fh.readline()
+                while first and not first.strip():
+                    first = fh.readline()
+            except UnicodeDecodeError as exc:
+                raise self._decode_error(exc) from None
         if not first.strip():
             raise InputError(
                 f"{self.path}: the file is empty; a CSV needs a header line naming its columns"
@@ -210,22 +230,32 @@ class InputReader:
 
     def rows(self) -> Iterator[InputRow | BadRow]:
         """Yield each row in file order: an InputRow to grade or a BadRow to report."""
-        if self.format == "csv":
-            return self._csv_rows()
-        if self.format == "jsonl":
-            return self._jsonl_rows()
-        return self._yaml_rows()
+        reader = {"csv": self._csv_rows, "jsonl": self._jsonl_rows}.get(self.format)
+        try:
+            yield from (reader or self._yaml_rows)()
+        except UnicodeDecodeError as exc:
+            raise self._decode_error(exc) from None
+
+    def _decode_error(self, exc: UnicodeDecodeError) -> InputError:
+        # surrogateescape covers single bad bytes; a wide codec (UTF-16/32) still fails on
+        # a lone or cut-off code unit, which no row boundary can recover from.
+        return InputError(
+            f"{self.path}: is not valid {self.encoding_label} text ({exc.reason}); pass"
+            " --encoding with the file's encoding, or re-save it as UTF-8."
+        )
 
     def _csv_rows(self) -> Iterator[InputRow | BadRow]:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
         width = len(self._header)
         index = {name: i for i, name in enumerate(self._header)}
         with self._open_text() as fh:
-            reader = csv.reader(fh, delimiter=self._delimiter)
+            lines = _Lines(fh)
+            reader = csv.reader(lines, delimiter=self._delimiter)
             header_seen = False
             row_number = 0
             while True:
-                start = reader.line_num + 1
+                start = lines.number + 1
+                lines.taken.clear()
                 try:
                     record = next(reader)
                 except StopIteration:
@@ -241,6 +271,21 @@ class InputReader:
                 if not any(field.strip() for field in record):
                     continue  # blank lines and all-empty spreadsheet rows are not rows
                 row_number += 1
+                runaway = runaway_field(record, width, self._delimiter)
+                if runaway is not None:
+                    end = lines.number
+                    # Read the lines the open quote swallowed again, as rows of their own.
+                    lines.push_back(lines.taken[1:])
+                    reader = csv.reader(lines, delimiter=self._delimiter)
+                    yield BadRow(
+                        self.source,
+                        row_number,
+                        start,
+                        f"{runaway} (to line {end}): is a quote here never closed? Close it,"
+                        ' or write a quote inside a field as ""; the lines after this one are'
+                        " read as rows again",
+                    )
+                    continue
                 if len(record) != width:
                     yield BadRow(
                         self.source,
@@ -270,6 +315,9 @@ class InputReader:
                 except json.JSONDecodeError as exc:
                     yield BadRow(self.source, row_number, line_number, f"invalid JSON: {exc.msg}")
                     continue
+                except (ValueError, RecursionError) as exc:
+                    yield BadRow(self.source, row_number, line_number, json_limit_reason(exc))
+                    continue
                 if not isinstance(value, dict):
                     yield BadRow(
                         self.source,
@@ -284,8 +332,9 @@ class InputReader:
         with self._open_text() as fh:
             # The pure-Python loader exposes compose_node, which lets us build one row's
             # node at a time instead of the whole document.
-            loader = _TextLoader(fh)
+            loader: Any = None
             try:
+                loader = TextLoader(fh)  # reads and checks the first characters already
                 yield from self._yaml_stream(loader)
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark or exc.context_mark
@@ -302,7 +351,8 @@ class InputReader:
             except yaml.YAMLError as exc:
                 raise InputError(f"{self.path}: invalid YAML: {exc}.") from None
             finally:
-                loader.dispose()
+                if loader is not None:
+                    loader.dispose()
 
     def _yaml_stream(self, loader: Any) -> Iterator[InputRow | BadRow]:
         loader.get_event()  # StreamStart
@@ -337,10 +387,16 @@ class InputReader:
     def _yaml_items(self, loader: Any) -> Iterator[InputRow | BadRow]:
         row_number = 0
         while not loader.check_event(yaml.SequenceEndEvent):
-            node = loader.compose_node(None, None)
-            loader.anchors = {}  # aliases across rows would keep every row alive
             row_number += 1
-            line = node.start_mark.line + 1
+            line = loader.peek_event().start_mark.line + 1
+            try:
+                node = loader.compose_node(None, None)
+            except TooDeep:
+                skip_open(loader, MAX_DEPTH)
+                loader.anchors = {}
+                yield BadRow(self.source, row_number, line, TOO_NESTED)
+                continue
+            loader.anchors = {}  # aliases across rows would keep every row alive
             value = loader.construct_document(node)
             if not isinstance(value, dict):
                 yield BadRow(self.source, row_number, line, "each row must be a mapping")
@@ -373,9 +429,12 @@ class InputReader:
             key_points = split_key_points(blank_to_none(values.get(cols.key_points)))
         except ValueError as exc:
             return BadRow(self.source, row, line, str(exc), ident)
-        for text in (*fields.values(), *(key_points or ())):
+        for text in (*fields.values(), *(key_points or ()), ident):
             if text is not None and _ESCAPED_BYTE.search(text):
                 return self._undecodable(text, row, line)
+            problem = lone_surrogate(text) if text is not None else None
+            if problem is not None:
+                return BadRow(self.source, row, line, problem)
         answer = fields["answer"]
         if answer is None:
             return BadRow(self.source, row, line, f"no answer (column '{cols.answer}')", ident)

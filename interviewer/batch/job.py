@@ -10,6 +10,7 @@ from pathlib import Path
 from interviewer.bank.library import Library
 from interviewer.batch.batch_api import BatchOutputIndex, ImportResult, ReplyParser, import_batch
 from interviewer.batch.inputs import InputReader
+from interviewer.batch.outputs import check_output
 from interviewer.batch.replicas import Replica
 from interviewer.batch.results import ResultsState, ResultsWriter, load_results
 from interviewer.batch.rows import (
@@ -58,6 +59,7 @@ class BatchJob:
         return self.replicas[0].grader.info
 
     def open(self) -> ScanSummary:
+        check_output(self.results, "results")  # never append to a file that is not ours
         self.writer = ResultsWriter(self.results)
         self.state = load_results(self.results, repair=True)
         self._scanned = []

@@ -15,15 +15,17 @@ that came from an input file or a model.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import heapq
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from interviewer.batch.report_data import (
     KEY_POINT_STATUSES,
@@ -38,7 +40,8 @@ from interviewer.batch.report_data import (
 from interviewer.batch.report_html import render_html
 from interviewer.batch.report_markdown import render_markdown
 from interviewer.errors import InputError
-from interviewer.files import write_atomic
+from interviewer.files import AtomicFile, write_atomic
+from interviewer.safe_text import spreadsheet_cell
 
 # --------------------------------------------------------------------------- reading
 
@@ -119,11 +122,12 @@ def build_report(
         results=str(results), generated_at=datetime.now(UTC).isoformat(timespec="seconds")
     )
     heap: list[tuple[float, int, WeakAnswer]] = []
-    out: IO[str] | None = None
+    out: io.TextIOWrapper | None = None
+    target: AtomicFile | None = None
     writer: Any = None
     if summary_csv is not None:
-        summary_csv.parent.mkdir(parents=True, exist_ok=True)
-        out = summary_csv.open("w", encoding="utf-8-sig", newline="")
+        target = _open_output(summary_csv)
+        out = io.TextIOWrapper(target.handle, encoding="utf-8-sig", newline="")
         writer = csv.writer(out)
         writer.writerow([*SUMMARY_COLUMNS, *criterion_ids, *STATUS_COLUMNS, *TRAILING_COLUMNS])
     try:
@@ -140,10 +144,21 @@ def build_report(
                 elif item > heap[0]:
                     heapq.heapreplace(heap, item)
             if writer is not None:
-                writer.writerow(_summary_row(record, outcome, grade, criterion_ids))
+                row = _summary_row(record, outcome, grade, criterion_ids)
+                writer.writerow([spreadsheet_cell(cell) for cell in row])
+        if out is not None and target is not None:
+            out.flush()
+            out.detach()  # the wrapper must not close the handle commit() closes
+            out = None
+            target.commit()
+    except OSError as exc:
+        raise InputError(f"{summary_csv}: cannot write the summary ({exc.strerror}).") from None
     finally:
         if out is not None:
-            out.close()
+            with contextlib.suppress(OSError, ValueError):
+                out.close()
+        if target is not None:
+            target.discard()
     data.weakest = [w for _, _, w in sorted(heap, key=lambda t: (-t[0], -t[1]))]
     return data
 
@@ -246,22 +261,16 @@ def _summary_row(
     ]
 
 
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; a leading = + - @ must not become a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
+def _open_output(path: Path) -> AtomicFile:
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        return AtomicFile(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the summary ({exc.strerror}).") from None
+
+
+def _cell(value: Any) -> str:
+    """Text for a spreadsheet cell (see ``safe_text.spreadsheet_cell``)."""
+    return str(spreadsheet_cell(value))
 
 
 # --------------------------------------------------------------------------- files

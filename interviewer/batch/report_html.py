@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from interviewer.batch.report_data import QuestionStats, ReportData, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
+from interviewer.grading.grade import format_score
 from interviewer.html_page import escape as _e
 from interviewer.html_page import page
 
@@ -112,8 +113,8 @@ def _overview(data: ReportData) -> list[str]:
         f'<div class="card"><b>{data.rows}</b>rows</div>',
         f'<div class="card"><b>{data.graded}</b>graded</div>',
         f'<div class="card"><b>{data.ungraded}</b>ungraded</div>',
-        f'<div class="card"><b>{_e(_fmt(data.mean))}</b>mean score</div>',
-        f'<div class="card"><b>{_e(_fmt(data.median))}</b>median score</div>',
+        f'<div class="card"><b>{_e(format_score(data.mean))}</b>mean score</div>',
+        f'<div class="card"><b>{_e(format_score(data.median))}</b>median score</div>',
         "</div>",
     ]
     if data.reasons:
@@ -150,7 +151,7 @@ def _question(q: QuestionStats) -> list[str]:
     out = ['<div class="question">']
     out.append(
         f"<h3>{_e(q.question_id)} <span class='muted'>· {q.rows} rows · {q.graded} graded"
-        f" · mean {_e(_fmt(q.mean))} · median {_e(_fmt(q.median))}</span></h3>"
+        f" · mean {_e(format_score(q.mean))} · median {_e(format_score(q.median))}</span></h3>"
     )
     out.append(f'<div class="qtext">{_e(q.text)}</div>')
     out.append(_svg_histogram(q.histogram))
@@ -215,7 +216,7 @@ def _weakest(data: ReportData) -> list[str]:
             else ""
         )
         out.append(
-            f"<tr><td class='num'>{w.score:.1f}</td><td>{_e(w.label)}</td>"
+            f"<tr><td class='num'>{format_score(w.score)}</td><td>{_e(w.label)}</td>"
             f"<td>{_e(where)}</td><td>{_e(w.candidate or '')}</td>"
             f"<td><div class='answer'>{_e(w.answer)}</div>{_e(w.feedback)}{missed_points}"
             "</td></tr>"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from interviewer.batch.report_data import LEVELS, ReportData, excerpt, histogram
 from interviewer.batch.report_data import fmt_number as _fmt
+from interviewer.grading.grade import format_score
+from interviewer.safe_text import markdown_text
 
 
 def _md(text: object) -> str:
     """Text safe inside a Markdown table cell."""
     flat = " ".join(str(text).split())
-    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return markdown_text(flat.replace("\\", "\\\\").replace("|", "\\|"))
 
 
 def render_markdown(data: ReportData) -> str:
@@ -19,8 +21,8 @@ def render_markdown(data: ReportData) -> str:
         f"Results: `{_md(data.results)}` · generated {data.generated_at}",
         "",
         f"- Rows: {data.rows} · graded: {data.graded} · ungraded: {data.ungraded}",
-        f"- Score: mean {_fmt(data.mean)} · median {_fmt(data.median)} (0–100; ungraded rows"
-        " are not counted)",
+        f"- Score: mean {format_score(data.mean)} · median {format_score(data.median)}"
+        " (0–100; ungraded rows are not counted)",
     ]
     if data.reasons:
         reasons = ", ".join(f"{r} {n}" for r, n in data.reasons.most_common())
@@ -41,7 +43,7 @@ def render_markdown(data: ReportData) -> str:
     for q in data.questions.values():
         lines.append(
             f"| **{_md(q.question_id)}** {_md(excerpt(q.text, 90))} | {q.rows} | {q.graded}"
-            f" | {_fmt(q.mean)} | {_fmt(q.median)} | `{_spark(q.histogram)}` |"
+            f" | {format_score(q.mean)} | {format_score(q.median)} | `{_spark(q.histogram)}` |"
         )
     lines += ["", "## Criteria", ""]
     lines += [
@@ -78,8 +80,8 @@ def render_markdown(data: ReportData) -> str:
         for w in data.weakest:
             where = f"{w.source}:{w.row}" + (f" (id {w.id})" if w.id else "")
             lines.append(
-                f"| {w.score:.1f} | {_md(w.label)} | {_md(where)} | {_md(w.candidate or '')}"
-                f" | {_md(w.answer)} | {_md(w.feedback)} |"
+                f"| {format_score(w.score)} | {_md(w.label)} | {_md(where)}"
+                f" | {_md(w.candidate or '')} | {_md(w.answer)} | {_md(w.feedback)} |"
             )
     else:
         lines.append("No graded answer yet.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import sys
@@ -18,11 +19,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from interviewer.batch.input_rows import BadRow
 from interviewer.errors import InputError
+from interviewer.files import AtomicFile
 from interviewer.grading.grade import Outcome
+from interviewer.safe_text import spreadsheet_cell
 
 if TYPE_CHECKING:
     from interviewer.batch.rows import RowTask
@@ -103,10 +106,23 @@ def load_results(path: Path, *, repair: bool) -> ResultsState:
         raise InputError(f"{path}: cannot read the results file ({exc.strerror}).") from None
     if size > good_end:
         state.torn_bytes = size - good_end
+        if repair and not _torn_record(path, good_end):
+            raise InputError(
+                f"{path}: the last line is not a result record cut short, so it is not cut"
+                " off; remove it by hand or choose another --out."
+            )
         if repair:
             with path.open("r+b") as fh:
                 fh.truncate(good_end)
     return state
+
+
+def _torn_record(path: Path, offset: int) -> bool:
+    """Whether the bytes from ``offset`` can be a result line cut short: a JSON object's
+    start (written text, a spreadsheet row or notes cannot)."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return fh.read(1) == b"{"
 
 
 class ResultsWriter:
@@ -160,9 +176,12 @@ class ResultsWriter:
         self._last_write = time.monotonic()
         view = memoryview(b"".join(self._pending))
         self._pending.clear()
-        while view:
-            done = os.write(self._fd, view)
-            view = view[done:]
+        try:
+            while view:
+                done = os.write(self._fd, view)
+                view = view[done:]
+        except OSError as exc:
+            raise self._write_error(exc) from None
         self.written += count
         self._unsynced += count
         now = time.monotonic()
@@ -174,9 +193,19 @@ class ResultsWriter:
             self.flush()
             return  # flush() synced if it was due; else the interval has not passed
         if self._unsynced:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise self._write_error(exc) from None
             self._unsynced = 0
         self._last_sync = time.monotonic()
+
+    def _write_error(self, exc: OSError) -> InputError:
+        """A full disk (or quota, or file size limit): stop, keeping every line written."""
+        return InputError(
+            f"{self.path}: cannot write the results file ({exc.strerror}); the rows written so"
+            " far are kept: free some space, then re-run the same command to finish."
+        )
 
     def close(self) -> None:
         if self._fd < 0:
@@ -270,7 +299,8 @@ class ErrorsWriter:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._fh: IO[str] | None = None
+        self._file: AtomicFile | None = None
+        self._fh: io.TextIOWrapper | None = None
         self._writer: Any = None
         self.count = 0
 
@@ -279,16 +309,32 @@ class ErrorsWriter:
         if self.path is None:
             return
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("w", encoding="utf-8", newline="")
+            try:
+                self._file = AtomicFile(self.path)
+            except OSError as exc:
+                raise InputError(
+                    f"{self.path}: cannot write the errors file ({exc.strerror})."
+                ) from None
+            self._fh = io.TextIOWrapper(self._file.handle, encoding="utf-8", newline="")
             self._writer = csv.writer(self._fh)
             self._writer.writerow(self.HEADER)
-        self._writer.writerow((bad.source, bad.row, bad.line, bad.id or "", bad.reason))
+        row = (bad.source, bad.row, bad.line, bad.id or "", bad.reason)
+        self._writer.writerow([spreadsheet_cell(cell) for cell in row])
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Put the list in place (whole, in one rename) or remove an earlier run's list."""
+        if self._fh is not None and self._file is not None:
+            fh, target = self._fh, self._file
+            self._fh = self._file = None
+            try:
+                fh.flush()
+                fh.detach()  # commit() closes the handle itself
+                target.commit()
+            except OSError as exc:
+                target.discard()
+                raise InputError(
+                    f"{self.path}: cannot write the errors file ({exc.strerror})."
+                ) from None
         elif self.path is not None and self.count == 0 and self.path.exists():
             self.path.unlink()  # a previous run's list no longer applies
 

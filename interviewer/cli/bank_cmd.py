@@ -13,7 +13,7 @@ import typer
 from interviewer.cli.common import handle_errors
 
 if TYPE_CHECKING:
-    from interviewer.bank.library import Library
+    from interviewer.bank.library import Library, Selection
 
 bank_app = typer.Typer(help="Browse and validate question banks.", no_args_is_help=True)
 
@@ -52,8 +52,16 @@ def list_questions(
     ] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
     bank_dir: BankDirOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the questions as JSON, for scripts.")
+    ] = False,
 ) -> None:
     """List the questions of every loaded bank (bundled ones and your own)."""
+    if as_json:
+        from interviewer.bank.library import Selection
+
+        _print_json(bank_dir, Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag))
+        return
     # Served from the validated bank index: no YAML parsing or model building when the
     # bank files are unchanged, so listing starts about as fast as the CLI itself.
     from interviewer.bank.index import bank_paths, load_index
@@ -64,6 +72,31 @@ def list_questions(
         index.bank(bank)
     rows = index.filter(bank=bank, topic=topic, difficulty=difficulty, tag=tag)
     render_index_rows(index.banks, rows)
+
+
+def _print_json(bank_dir: list[Path] | None, selection: Selection) -> None:
+    """One JSON array of the matching questions on stdout (empty when nothing matches)."""
+    import json
+    import sys
+
+    from interviewer.bank.library import filter_questions
+
+    library = _library(bank_dir)
+    if selection.bank:
+        library.bank(selection.bank)
+    rows = [
+        {
+            "id": q.id,
+            "bank": q.bank,
+            "language": q.language,
+            "topic": q.topic,
+            "difficulty": q.difficulty,
+            "tags": q.tags,
+            "question": q.question,
+        }
+        for q in filter_questions(library.questions, selection)
+    ]
+    sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
 
 
 @bank_app.command("show")
@@ -81,21 +114,79 @@ def show_question(
 @bank_app.command("import")
 @handle_errors
 def import_banks(
-    paths: Annotated[list[Path], typer.Argument(help="Bank files to import.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bank files, or articles (.md, .txt, .html) to convert.")
+    ],
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite an earlier import of the same bank.")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the bank drafted from an article here; don't install."),
+    ] = None,
+    bank_id: Annotated[
+        str | None, typer.Option("--bank-id", help="Bank id for an article (default: its name).")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Language of an article (default: guessed).")
+    ] = None,
 ) -> None:
-    """Validate bank files and copy them into your banks directory, loaded from then on."""
+    """Validate bank files and copy them into your banks directory, loaded from then on.
+
+    An article of questions with answers (Markdown, plain text or HTML) is converted into a
+    bank first; what was skipped or unclear is listed with its line number.
+    """
+    from interviewer.bank.drafts import is_article
     from interviewer.bank.library import import_bank, load_library
     from interviewer.config import bank_paths, load_config
+    from interviewer.errors import BankError
     from interviewer.paths import user_bank_dir
     from interviewer.ui.console import console
 
+    if (out or bank_id) and (len(paths) != 1 or not is_article(paths[0])):
+        raise BankError("--out and --bank-id take exactly one article (.md, .txt or .html).")
     for path in paths:
         library = load_library(bank_paths(load_config()))
+        if is_article(path):
+            _import_article(path, library, out, bank_id, language, replace)
+            continue
         dest = import_bank(path, library, user_bank_dir(), replace=replace)
         console.print(f"[ok]✓[/ok] {path} → {dest}")
+
+
+def _import_article(
+    path: Path,
+    library: Library,
+    out: Path | None,
+    bank_id: str | None,
+    language: str | None,
+    replace: bool,
+) -> None:
+    import tempfile
+
+    from interviewer.bank.drafts import draft_bank, write_draft
+    from interviewer.bank.library import import_bank
+    from interviewer.errors import BankError
+    from interviewer.paths import user_bank_dir
+    from interviewer.ui.article import render_draft
+
+    draft = draft_bank(path, bank_id=bank_id, language=language)
+    if out is not None:
+        try:
+            write_draft(draft, out)
+        except OSError as exc:
+            raise BankError(f"{out}: cannot write ({exc.strerror}).") from None
+        render_draft(path, draft, out, installed=False)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / f"{draft.bank.info.id}.yaml"
+        write_draft(draft, staged)
+        try:
+            dest = import_bank(staged, library, user_bank_dir(), replace=replace)
+        except BankError as exc:
+            message = str(exc).replace(str(staged), str(path))
+            raise BankError(message if str(path) in message else f"{path}: {message}") from None
+    render_draft(path, draft, dest, installed=True)
 
 
 @bank_app.command("validate")

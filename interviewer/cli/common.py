@@ -14,6 +14,7 @@ import typer
 from interviewer.errors import InterviewerError
 
 if TYPE_CHECKING:
+    from interviewer.bank.library import Library
     from interviewer.config import Config
     from interviewer.grading.factory import GraderFlags
     from interviewer.grading.grade import Grader
@@ -143,6 +144,7 @@ def build_grader(
     api_key_env: str | None,
     samples: int = 1,
     panel: str | None = None,
+    library: Library | None = None,
 ) -> Grader:
     """The grader for this command, chosen by ``interviewer.grading.factory``."""
     from interviewer.grading.factory import choose_grader
@@ -156,7 +158,7 @@ def build_grader(
         samples=samples,
         panel=panel,
     )
-    return close_when_done(choose_grader(config, flags).grader)
+    return close_when_done(choose_grader(config, flags, library=library).grader)
 
 
 def close_when_done(grader: G) -> G:

@@ -145,10 +145,10 @@ def evaluate(
     flags = grader_flags(
         grader=grader, endpoint=endpoint, base_url=base_url, model=model, api_key_env=api_key_env
     )
-    chosen = choose_grader(config, flags)
+    library = load_library(bank_paths(config, bank_dir))
+    chosen = choose_grader(config, flags, library=library)
     close_when_done(chosen.grader)
     replicas, inline = build_replicas(chosen, concurrency=concurrency)
-    library = load_library(bank_paths(config, bank_dir))
     other = compare_scores(compare, rows) if compare is not None else None
     grades, resolved, fatal = _grade(
         reader, rows, library, replicas, out, inline=inline, retry=retry_ungraded

@@ -49,7 +49,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for 
 
 
 def register(app: typer.Typer) -> None:
-    """Add `history` (with `show`), `stats`, `export`, `due` and `regrade` to ``app``."""
+    """Add `history` (`show`, `dispute`), `stats`, `export`, `due` and `regrade` to ``app``."""
     app.add_typer(history_app, name="history", help=_reflow(history.__doc__))
     for name, command in (("stats", stats), ("export", export), ("due", due)):
         app.command(name, help=_reflow(command.__doc__))(command)
@@ -161,6 +161,32 @@ def show(
         ui.render_attempt(detail, reference=not no_reference)
 
 
+@history_app.command("dispute")
+@handle_errors
+def dispute(
+    attempt_id: Annotated[
+        int, typer.Argument(help="Attempt id, as listed by `interviewer history`.")
+    ],
+    score: Annotated[
+        float, typer.Option("--score", min=0, max=100, help="Your score for the answer, 0-100.")
+    ],
+    note: Annotated[str, typer.Option("--note", help="Why, in a few words.")] = "",
+) -> None:
+    """Record your own grade of an answer beside the grader's.
+
+    The model grades stay; the latest human grade is the one that counts for statistics and
+    the review schedule. Example: `interviewer history dispute 42 --score 80 --note "the
+    grader missed the second half"`.
+    """
+    from interviewer.history.store import HistoryStore
+    from interviewer.ui import history as ui
+
+    with HistoryStore.open_default() as store:
+        store.record_dispute(attempt_id, score, note)
+        detail = store.attempt(attempt_id)
+    ui.render_dispute(detail)
+
+
 # --------------------------------------------------------------------------- stats
 
 
@@ -176,8 +202,8 @@ def stats(
 
     Tries, graded/ungraded/skipped counts, mean, best and trend (later half minus earlier
     half) of the main answers of practice and mock sessions. Scores are final scores
-    (with hints counted); ungraded answers are never averaged. `--json` prints the same
-    numbers for scripts.
+    (with hints and follow-ups counted); ungraded answers are never averaged. `--json`
+    prints the same numbers for scripts.
     """
     from interviewer.history.stats import compute_stats
     from interviewer.history.store import HistoryStore
@@ -354,6 +380,7 @@ def regrade(
             base_url=base_url,
             model=model,
             api_key_env=api_key_env,
+            library=library,
         )
         result = run_regrade(
             store,

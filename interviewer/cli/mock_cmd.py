@@ -66,7 +66,7 @@ def mock(
 
     sel = Selection(bank=bank, topic=topic, difficulty=difficulty, tag=tag, shuffle=True, seed=seed)
     answers = answer_reader()
-    config, questions, language = session_questions(
+    config, library, questions, language = session_questions(
         bank_dir, sel, lang=lang, interactive=answers.interactive()
     )
     questions = questions[: question_count(minutes, len(questions), count)]
@@ -77,6 +77,7 @@ def mock(
         base_url=base_url,
         model=model,
         api_key_env=api_key_env,
+        library=library,
     )
     setup = mock_config(minutes, follow_ups, {"bank": bank, "topic": topic, "language": language})
     with HistoryStore.open_default() as store, released(chosen), closing(answers):

@@ -77,12 +77,12 @@ def practice(
 
     sel = Selection(bank, topic, difficulty, tag, shuffle=shuffle and not due, seed=seed)
     answers = answer_reader()
-    config, questions, language = session_questions(
+    config, library, questions, language = session_questions(
         bank_dir, sel, lang=lang, interactive=answers.interactive()
     )
     chosen_grader = build_grader(
         config, grader=grader, endpoint=endpoint, base_url=base_url, model=model,
-        api_key_env=api_key_env, samples=samples, panel=panel,
+        api_key_env=api_key_env, samples=samples, panel=panel, library=library,
     )  # fmt: skip
     setup = SessionConfig(
         mode="practice",

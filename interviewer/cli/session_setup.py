@@ -21,15 +21,19 @@ if TYPE_CHECKING:
 
 def session_questions(
     bank_dirs: list[Path] | None, sel: Selection, *, lang: str | None, interactive: bool
-) -> tuple[Config, list[Question], str | None]:
-    """The config, the questions to ask (not yet cut to a count) and their language."""
+) -> tuple[Config, Library, list[Question], str | None]:
+    """The config, the library, the questions to ask (not yet cut to a count), their language.
+
+    The library goes to the grader too: the offline grader grades an answer in another
+    language against the bank's translation of the question.
+    """
     from interviewer.bank.library import load_library
     from interviewer.config import bank_paths, load_config
 
     config = load_config()
     library = load_library(bank_paths(config, bank_dirs))
     language = session_language(config, library, lang=lang, bank=sel.bank, interactive=interactive)
-    return config, pick_questions(library, sel, language, None), language
+    return config, library, pick_questions(library, sel, language, None), language
 
 
 def session_language(

@@ -13,7 +13,8 @@ What it settles, so that callers never see the SDK:
   of the output contract in use (``build_request_body``, also used for batch files);
 * retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``;
 * errors: every SDK failure becomes an ``EndpointError`` whose ``kind`` says what happened
-  (auth, not_found, connection, timeout, rate_limit, quota, server, bad_request, contract)
+  (auth, not_found, connection, timeout, rate_limit, quota, server, bad_request, contract,
+  bad_reply: a 2xx reply that is not a chat completion)
   and whose message is one line naming the endpoint and the fix. A rejection whose body names
   ``response_format`` (servers use 400, 422 and even 500 for it) is ``contract``, so the
   grader can step down to a simpler output contract;
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
 from interviewer.errors import EndpointError
 from interviewer.grading.grade import Usage
+from interviewer.safe_text import without_surrogates
 
 if TYPE_CHECKING:
     import openai
@@ -151,6 +153,7 @@ class ChatClient:
         self._clients: list[tuple[str, openai.OpenAI]] = []
         for url in profile.urls:
             client: openai.OpenAI
+            http = _http_client(profile.timeout)
             if profile.api_version:
                 client = openai.AzureOpenAI(
                     azure_endpoint=url,
@@ -159,6 +162,7 @@ class ChatClient:
                     timeout=timeout,
                     max_retries=retries,
                     default_headers=headers,
+                    http_client=http,
                 )
             else:
                 client = openai.OpenAI(
@@ -167,6 +171,7 @@ class ChatClient:
                     timeout=timeout,
                     max_retries=retries,
                     default_headers=headers,
+                    http_client=http,
                 )
             self._clients.append((url, client))
         self._cycle = itertools.cycle(self._clients)
@@ -207,33 +212,10 @@ class ChatClient:
         except Exception as exc:
             raise self._map_error(exc, url, contract) from None
         duration_ms = int((time.perf_counter() - start) * 1000)
-        if not response.choices:
-            raise EndpointError(
-                f"Endpoint '{self.profile.name}' ({url}) returned a reply with no choices;"
-                " check that the base URL points at a chat-completions server.",
-                kind="server",
-            )
-        choice = response.choices[0]
-        message = choice.message
-        usage = None
-        if response.usage is not None:
-            details = getattr(response.usage, "prompt_tokens_details", None)
-            cached = getattr(details, "cached_tokens", None) if details is not None else None
-            usage = Usage(
-                prompt_tokens=response.usage.prompt_tokens or 0,
-                completion_tokens=response.usage.completion_tokens or 0,
-                cached_prompt_tokens=cached if isinstance(cached, int) else None,
-            )
-        return Completion(
-            text=message.content or "",
-            finish_reason=choice.finish_reason,
-            usage=usage,
-            model=response.model,
-            reasoning=_reasoning(message),
-            refusal=getattr(message, "refusal", None) or None,
-            duration_ms=duration_ms,
-            system_fingerprint=getattr(response, "system_fingerprint", None) or None,
-        )
+        try:
+            return _completion(response, duration_ms)
+        except _NotACompletion as exc:
+            raise self._bad_reply(url, str(exc)) from None
 
     def list_models(self) -> list[str]:
         """The model ids the server lists (``GET /models``)."""
@@ -254,6 +236,10 @@ class ChatClient:
         import openai
 
         name = f"Endpoint '{self.profile.name}' ({url})"
+        if isinstance(exc, ValueError | RecursionError | TypeError | AttributeError):
+            # The SDK could not decode the body of a 2xx reply (HTML, text, JSON nested
+            # past the recursion limit): the server answered, but not with a completion.
+            return self._bad_reply(url, f"the body is not JSON ({type(exc).__name__})")
         if isinstance(exc, openai.APITimeoutError):
             return EndpointError(
                 f"{name} did not answer within {self.profile.timeout:g} s: raise the profile's"
@@ -269,6 +255,13 @@ class ChatClient:
         if not isinstance(exc, openai.APIStatusError):
             return EndpointError(f"{name} failed: {type(exc).__name__}: {exc}", kind="server")
         return self._status_error(exc, name, contract, route)
+
+    def _bad_reply(self, url: str, why: str) -> EndpointError:
+        return EndpointError(
+            f"Endpoint '{self.profile.name}' ({url}) sent a reply that is not a chat completion"
+            f" ({why}); check that the base URL points at a chat-completions server.",
+            kind="bad_reply",
+        )
 
     def _status_error(
         self, exc: openai.APIStatusError, name: str, contract: Contract, route: str
@@ -351,6 +344,70 @@ class ChatClient:
             kind="rate_limit",
             status=status,
         )
+
+
+def _http_client(total: float) -> Any:
+    """An HTTP client with ``total`` seconds as a deadline per attempt (see ``deadline``).
+
+    The SDK's own timeout (and httpx's) limits each read, so a server that trickles bytes
+    would hold a request for ever.
+    """
+    from interviewer.grading.deadline import DeadlineClient
+
+    return DeadlineClient(total)
+
+
+class _NotACompletion(Exception):
+    """A 2xx reply whose body does not have the shape of a chat completion."""
+
+
+def _completion(response: Any, duration_ms: int) -> Completion:
+    """The reply as a Completion; _NotACompletion when its shape is wrong.
+
+    The SDK builds its response objects without validating them, so a JSON array or a
+    ``choices`` that is not a list of messages arrives here as whatever the server sent.
+    """
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise _NotACompletion("no choices" if choices == [] else "no list of choices")
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    if message is None:
+        raise _NotACompletion("the first choice has no message")
+    content = getattr(message, "content", None)
+    if content is not None and not isinstance(content, str):
+        raise _NotACompletion("the message content is not text")
+    finish = getattr(choice, "finish_reason", None)
+    model = getattr(response, "model", None)
+    refusal = getattr(message, "refusal", None)
+    reasoning = _reasoning(message)
+    fingerprint = getattr(response, "system_fingerprint", None)
+    # A lone "\\ud800" escape decodes to text that cannot be written as UTF-8 anywhere.
+    return Completion(
+        text=without_surrogates(content or ""),
+        finish_reason=finish if isinstance(finish, str) else None,
+        usage=_usage(getattr(response, "usage", None)),
+        model=model if isinstance(model, str) else None,
+        reasoning=without_surrogates(reasoning) if reasoning else None,
+        refusal=without_surrogates(refusal) if isinstance(refusal, str) and refusal else None,
+        duration_ms=duration_ms,
+        system_fingerprint=fingerprint if isinstance(fingerprint, str) and fingerprint else None,
+    )
+
+
+def _usage(usage: Any) -> Usage | None:
+    """Token counts, or None when the server sent none (or something that is not counts)."""
+    prompt = getattr(usage, "prompt_tokens", None) or 0
+    completion = getattr(usage, "completion_tokens", None) or 0
+    if usage is None or not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    return Usage(
+        prompt_tokens=max(prompt, 0),
+        completion_tokens=max(completion, 0),
+        cached_prompt_tokens=cached if isinstance(cached, int) and cached >= 0 else None,
+    )
 
 
 def _hint(lowered: str) -> str:

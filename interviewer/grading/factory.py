@@ -16,11 +16,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from interviewer.config import Config, EndpointProfile, resolve_endpoint
 from interviewer.errors import ConfigError
 from interviewer.grading.grade import Grader
+
+if TYPE_CHECKING:
+    from interviewer.bank.library import Library
 
 GraderChoice = Literal["auto", "offline", "llm"]
 GRADER_CHOICES: tuple[GraderChoice, ...] = ("auto", "offline", "llm")
@@ -69,11 +72,17 @@ def grader_choice(
 
 
 def choose_grader(
-    config: Config, flags: GraderFlags, env: Mapping[str, str] | None = None
+    config: Config,
+    flags: GraderFlags,
+    env: Mapping[str, str] | None = None,
+    *,
+    library: Library | None = None,
 ) -> ChosenGrader:
     """Resolve flags > environment > config file > defaults once and build the grader.
 
-    The LLM stack (openai) is imported only when the LLM grader is chosen.
+    The LLM stack (openai) is imported only when the LLM grader is chosen. ``library`` lets
+    the offline grader grade an answer in another language against the question's
+    translation.
     """
     if flags.samples < 1:
         raise ConfigError("--samples must be at least 1.")
@@ -97,7 +106,8 @@ def choose_grader(
             )
         from interviewer.grading.offline import OfflineGrader
 
-        return ChosenGrader(OfflineGrader(), None, choice)
+        translations = library.translation if library is not None else None
+        return ChosenGrader(OfflineGrader(translations), None, choice)
     prompts_dir = Path(config.prompts_dir).expanduser() if config.prompts_dir else None
     grader = _llm_grader(profile, flags.samples, prompts_dir)
     return ChosenGrader(grader, profile, choice, flags.samples, prompts_dir)

@@ -15,7 +15,7 @@ so grades stored by older versions still load.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,16 +25,31 @@ from interviewer.bank.rubric import MAX_LEVEL, Criterion, compute_score, weighte
 
 KeyPointStatus = Literal["covered", "partial", "missing", "contradicted"]
 KEY_POINT_STATUSES: tuple[str, ...] = ("covered", "partial", "missing", "contradicted")
+
+
 # How a key point's status is marked wherever it is shown: the terminal, and the Markdown and
 # HTML exports. Those files are UTF-8 and already use typographic characters, so one set of
 # marks (the one the README shows) serves them all.
+def format_score(value: float | None, missing: str = "—") -> str:
+    """A 0-100 score as every screen, export and report shows it: one decimal only when needed.
+
+    Scores are stored to one decimal (a hint penalty can leave 22.5); rounding to a whole
+    number in one view and not in another made the same attempt read 22 and 22.5.
+    """
+    if value is None:
+        return missing
+    return f"{value:.1f}".removesuffix(".0")
+
+
 KEY_POINT_MARKS: dict[KeyPointStatus, str] = {
     "covered": "✓",
     "partial": "◐",
     "missing": "✗",
     "contradicted": "‼",
 }
-UngradedReason = Literal["endpoint_error", "unparseable", "truncated", "refused", "invalid"]
+UngradedReason = Literal[
+    "endpoint_error", "unparseable", "truncated", "refused", "invalid", "language", "no_reference"
+]
 GraderKind = Literal["offline", "llm"]
 
 
@@ -122,16 +137,20 @@ class Grade(BaseModel):
     def count(self, status: str) -> int:
         return sum(1 for kp in self.key_points if kp.status == status)
 
-    def final_score(self, hinted: Collection[int] = ()) -> float:
+    def final_score(
+        self, hinted: Collection[int] = (), probed: Mapping[int, str] | None = None
+    ) -> float:
         """The score with the key points in ``hinted`` (1-based) shown to the candidate as hints:
-        each of them earns at most partial credit (docs/grading.md)."""
-        if not hinted:
+        each of them earns at most partial credit; and with ``probed`` (key point number to its
+        best verdict on a follow-up) earning the discounted probe credit (docs/grading.md)."""
+        if not hinted and not probed:
             return self.score
         return weighted_score(
             {c.criterion: c.score for c in self.criteria},
             {c.criterion: c.weight for c in self.criteria},
             key_points=[kp.status for kp in self.key_points],
             hinted=hinted,
+            probed=probed,
         )
 
 

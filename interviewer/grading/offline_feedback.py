@@ -75,7 +75,7 @@ def grade_reply(
         feedback=_feedback(words, covered, partial, missing, levels),
         stronger_answer=_stronger(words, contradicted + missing + partial),
         follow_ups=_follow_ups(
-            words, missing + partial, question.follow_up_questions, bool(contradicted)
+            words, missing + partial, question.follow_up_texts, bool(contradicted)
         ),
         reference_issues=reference_issues,
     )

@@ -71,7 +71,14 @@ def interpret_reply(
             except ReplyProblem:
                 pass
         raise ReplyProblem("unparseable", "the endpoint returned blank content")
-    return parse_grade_reply(text, question, key_point_count)
+    try:
+        return parse_grade_reply(text, question, key_point_count)
+    except (ValueError, RecursionError) as exc:
+        # Well-formed JSON Python's decoder still refuses: nested past the recursion
+        # limit, or an integer of more than 4300 digits.
+        raise ReplyProblem(
+            "unparseable", f"the reply cannot be decoded ({short(str(exc))})"
+        ) from None
 
 
 def strip_reasoning(text: str) -> str:

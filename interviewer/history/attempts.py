@@ -4,8 +4,10 @@ An answer is committed before it is graded (``record_answer``) and its grade aft
 (``record_outcome``), so nothing the candidate typed is lost to a crash or a failing
 endpoint. Grades are never overwritten: a regrade adds a row with the grader's provenance
 (kind, model, endpoint, prompt version, settings without secrets, raw reply, tokens,
-duration). The question as asked is snapshotted by its sha in ``question_versions``, so an
-attempt can be shown, exported and re-graded after its question changed or left the bank.
+duration); only its final score changes, when a follow-up recovers a key point
+(``record_probe_credit``). The question as asked is snapshotted by its sha in
+``question_versions``, so an attempt can be shown, exported and re-graded after its question
+changed or left the bank.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from interviewer.errors import HistoryError
 from interviewer.history.database import Database
 from interviewer.history.records import (
+    COUNTING_GRADE_ORDER,
+    HUMAN,
     PERSONAL_MODES,
     AttemptDetail,
     AttemptRecord,
@@ -33,14 +37,14 @@ if TYPE_CHECKING:
     from interviewer.bank.library import Question
     from interviewer.grading.grade import Outcome
 
-# The grade that counts is the latest successful one, else the latest ungraded one.
-_ATTEMPT_COLUMNS = """
+# The grade that counts: see records.COUNTING_GRADE_ORDER.
+_ATTEMPT_COLUMNS = f"""
     a.id, a.session_id, s.mode, a.kind, a.parent_id, a.question_id, a.bank, a.topic,
     a.difficulty, a.language, a.question_sha,
     json_extract(q.question_json, '$.question') AS question_text,
     a.prompt, a.answer, a.hints_used, a.time_taken_ms, a.created_at,
     (SELECT g.id FROM grades AS g WHERE g.attempt_id = a.id
-     ORDER BY g.graded DESC, g.id DESC LIMIT 1) AS grade_id,
+     ORDER BY {COUNTING_GRADE_ORDER} LIMIT 1) AS grade_id,
     (SELECT COUNT(*) FROM grades AS g WHERE g.attempt_id = a.id) AS grade_count
 """
 _ATTEMPT_FROM = """
@@ -190,8 +194,9 @@ class AttemptQueries(Database):
     ) -> int:
         """Add a grade row (graded or ungraded) to an attempt; return the grade id.
 
-        ``final_score`` is the score with hints counted. ``session_id`` names the session
-        that produced the grade (a regrade session); it defaults to the attempt's own.
+        ``final_score`` is the score with hints (and recovered key points) counted.
+        ``session_id`` names the session that produced the grade (a regrade session); it
+        defaults to the attempt's own.
         ``question_sha`` records which version of the question was graded against (default:
         the one the attempt was asked with). Only a successful grade of a main answer in a
         practice or mock session updates the question's review schedule.
@@ -226,6 +231,63 @@ class AttemptQueries(Database):
             if grade is not None and row["kind"] == "answer" and row["mode"] in PERSONAL_MODES:
                 refresh_review(conn, row["question_id"], zone=self._zone, now=self._now())
         return grade_id
+
+    def record_dispute(self, attempt_id: int, score: float, note: str = "") -> int:
+        """Add a human grade to an answer; return the grade id.
+
+        It sits beside the model grades (nothing is overwritten) and, being the latest human
+        grade, is the one that counts for statistics and the review schedule. Stored as a
+        grade row with grader kind ``human``, score and final score ``score`` and grade_json
+        ``{"score": score, "note": note}``; model, endpoint and prompt version are empty.
+        """
+        if not 0 <= score <= 100:
+            raise HistoryError(f"A score is 0 to 100; got {score:g}.")
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT a.session_id, a.kind, a.question_id, a.question_sha, s.mode"
+                " FROM attempts a JOIN sessions s ON s.id = a.session_id WHERE a.id = ?",
+                (attempt_id,),
+            ).fetchone()
+            if row is None:
+                raise HistoryError(
+                    f"No attempt {attempt_id} in {self.path}; `interviewer history` lists them."
+                )
+            if row["kind"] == "skip":
+                raise HistoryError(f"Attempt {attempt_id} was skipped: it has no answer to grade.")
+            grade = dump_json({"score": score, "note": note})
+            values = (1, score, score, grade, None, "", HUMAN, None, None, None, "{}")
+            provenance = (None, None, None, 0, None, "[]", "[]")
+            where = (attempt_id, row["session_id"], to_iso(self._now()))
+            cursor = conn.execute(
+                _INSERT_GRADE, (*where, *values, row["question_sha"], *provenance)
+            )
+            grade_id = cursor.lastrowid
+            assert grade_id is not None
+            if row["kind"] == "answer" and row["mode"] in PERSONAL_MODES:
+                refresh_review(conn, row["question_id"], zone=self._zone, now=self._now())
+        return grade_id
+
+    def record_probe_credit(self, attempt_id: int, final_score: float) -> None:
+        """Set the final score of an answer's latest successful grade to ``final_score``.
+
+        A follow-up recovered key points the answer missed (docs/grading.md): its verdicts are
+        unchanged, only the final score it counts with, so the review schedule is replayed.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT a.kind, a.question_id, s.mode,"
+                " (SELECT g.id FROM grades AS g WHERE g.attempt_id = a.id AND g.graded = 1"
+                "  AND g.grader != ? ORDER BY g.id DESC LIMIT 1) AS grade_id"
+                " FROM attempts a JOIN sessions s ON s.id = a.session_id WHERE a.id = ?",
+                (HUMAN, attempt_id),
+            ).fetchone()
+            if row is None or row["grade_id"] is None:
+                raise HistoryError(f"No graded attempt {attempt_id} in {self.path}.")
+            conn.execute(
+                "UPDATE grades SET final_score = ? WHERE id = ?", (final_score, row["grade_id"])
+            )
+            if row["kind"] == "answer" and row["mode"] in PERSONAL_MODES:
+                refresh_review(conn, row["question_id"], zone=self._zone, now=self._now())
 
     @staticmethod
     def _grade_values(outcome: Outcome, final_score: float | None) -> tuple[Any, ...]:

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from interviewer.errors import HistoryError, InputError
 from interviewer.files import write_atomic
-from interviewer.grading.grade import KEY_POINT_MARKS
+from interviewer.grading.grade import KEY_POINT_MARKS, format_score
 from interviewer.html_page import escape as _e
 from interviewer.html_page import page
+from interviewer.safe_text import markdown_text as _t
 
 if TYPE_CHECKING:
     from interviewer.history.records import AttemptDetail, GradeRecord, SessionRecord
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 FORMATS: tuple[str, ...] = ("md", "jsonl", "html")
 # File suffixes that name a format by another word.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 _SUFFIX_FORMATS = {"markdown": "md", "htm": "html", "json": "jsonl"}
 
 
@@ -107,7 +109,21 @@ def render_export(data: ExportData, fmt: str) -> str:
 
 
 def write_export(text: str, path: Path) -> Path:
-    """Write an export atomically (a partial file never replaces a good one)."""
+    """Write an export atomically (a partial file never replaces a good one).
+
+    An export may replace an earlier export or any text file, but never a database: a
+    mistyped --out naming the history itself must not wipe it.
+    """
+    try:
+        with path.open("rb") as fh:
+            is_database = fh.read(16) == _SQLITE_MAGIC
+    except OSError:
+        is_database = False  # missing (or unreadable: the write below reports that)
+    if is_database:
+        raise HistoryError(
+            f"{path}: is a database (perhaps the history itself), not an export; it is left"
+            " alone: choose another --out."
+        )
     try:
         write_atomic(path, text)
     except OSError as exc:
@@ -122,10 +138,6 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
-
-
 def _grader_label(grade: GradeRecord) -> str:
     parts = [grade.grader_label]
     if grade.prompt_version:
@@ -137,10 +149,11 @@ def _grade_summary(grade: GradeRecord) -> str:
     if not grade.graded:
         detail = f": {grade.ungraded_detail}" if grade.ungraded_detail else ""
         return f"ungraded ({grade.ungraded_reason}{detail})"
-    text = _score(grade.score)
+    text = format_score(grade.score)
     final, raw = grade.final_score, grade.score
     if final is not None and raw is not None and round(final, 1) != round(raw, 1):
-        text += f" → {_score(final)} after hints"
+        # Hints only lower a final score; a point recovered on a follow-up only raises it.
+        text += f" → {format_score(final)} {'after hints' if final < raw else 'after follow-ups'}"
     return text
 
 
@@ -163,7 +176,8 @@ def _fence(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.splitlines() or [""])
+    lines = _t(text).splitlines() or [""]
+    return "\n".join("> " + line if line else ">" for line in lines)
 
 
 def _plain(value: Any) -> str:
@@ -184,10 +198,11 @@ def _md_report(report: dict[str, Any]) -> list[str]:
     for key, value in report.items():
         label = str(key).replace("_", " ")
         if isinstance(value, list) and value:
-            lines.append(f"- **{label}**:")
-            lines += [f"  - {_plain(item)}" for item in value]
+            lines.append(f"- **{_t(label)}**:")
+            lines += [f"  - {_t(_plain(item))}" for item in value]
         else:
-            lines.append(f"- **{label}**: {_plain(value) if value not in (None, []) else '—'}")
+            shown = _t(_plain(value)) if value not in (None, []) else "—"
+            lines.append(f"- **{_t(label)}**: {shown}")
     return lines
 
 
@@ -195,17 +210,20 @@ def _md_grade(grade: GradeRecord, heading: str) -> list[str]:
     lines = [
         f"{heading} {_grade_summary(grade)} · {_grader_label(grade)} · {_local(grade.created_at)}"
     ]
+    if grade.note:
+        lines += ["", _quote(grade.note)]
     full = grade.grade
     if full is None:
         return lines
     for kp in full.key_points:
         mark = KEY_POINT_MARKS[kp.status]
-        quote = f" — “{kp.quote}”" if kp.quote else ""
-        lines.append(f"- {mark} {kp.status}: {kp.text}{quote}")
+        quote = f" — “{_t(kp.quote)}”" if kp.quote else ""
+        lines.append(f"- {mark} {kp.status}: {_t(kp.text)}{quote}")
     if full.criteria:
-        lines.append("- criteria: " + ", ".join(f"{c.name} {c.score}/4" for c in full.criteria))
+        criteria = ", ".join(f"{_t(c.name)} {c.score}/4" for c in full.criteria)
+        lines.append("- criteria: " + criteria)
     for error in full.factual_errors:
-        lines.append(f"- factual error: {error}")
+        lines.append(f"- factual error: {_t(error)}")
     if full.feedback:
         lines += ["", _quote(full.feedback)]
     return lines
@@ -215,13 +233,13 @@ def _md_attempt(detail: AttemptDetail, number: str, depth: int) -> list[str]:
     a = detail.attempt
     hashes = "#" * min(6, 3 + depth)
     if a.kind == "follow_up":
-        head = f"{hashes} Follow-up {number}: {a.prompt or ''}".rstrip()
+        head = f"{hashes} Follow-up {number}: {_t(a.prompt or '')}".rstrip()
     else:
-        head = f"{hashes} {number}. {a.question_id} — {_title_of(detail)}"
+        head = f"{hashes} {number}. {_t(a.question_id)} — {_t(_title_of(detail))}"
     lines = [
         head,
         "",
-        f"*{a.bank or '?'} · {a.topic or '?'} · {a.difficulty or '?'} · attempt {a.id}"
+        f"*{_t(a.bank or '?')} · {_t(a.topic or '?')} · {_t(a.difficulty or '?')} · attempt {a.id}"
         f" · {_local(a.created_at)} · time {_seconds(a.time_taken_ms)}"
         f" · hints {a.hints_used}*",
         "",
@@ -246,7 +264,7 @@ def _md_attempt(detail: AttemptDetail, number: str, depth: int) -> list[str]:
 
 def export_markdown(data: ExportData) -> str:
     lines = [
-        f"# {data.title}",
+        f"# {_t(data.title)}",
         "",
         f"Exported {_local(data.generated_at)}: {len(data.sessions)} session(s),"
         f" {len(data.details)} question(s).",
@@ -257,10 +275,10 @@ def export_markdown(data: ExportData) -> str:
             f"## {session.mode.capitalize()} session {_local(session.started_at)}",
             "",
             f"- id: `{session.id}`",
-            f"- grader: {session.grader or '?'}"
-            + (f" ({session.model} @ {session.endpoint})" if session.model else ""),
+            f"- grader: {_t(session.grader or '?')}"
+            + (f" ({_t(session.model)} @ {_t(session.endpoint or '')})" if session.model else ""),
             f"- answers: {session.answers}, skipped: {session.skips},"
-            f" mean score: {_score(session.mean_score)}",
+            f" mean score: {format_score(session.mean_score)}",
         ]
         if session.report:
             lines += ["", "### Report", "", *_md_report(session.report)]
@@ -319,6 +337,8 @@ def _html_grade(grade: GradeRecord, label: str) -> str:
         f" · {_e(_local(grade.created_at))}</div>",
         f'<div class="{css}">{_e(_grade_summary(grade))}</div>',
     ]
+    if grade.note:
+        parts.append(f'<p class="feedback">{_e(grade.note)}</p>')
     full = grade.grade
     if full is not None:
         points = "".join(
@@ -392,7 +412,7 @@ def export_html(data: ExportData) -> str:
             f" {_e(_local(session.started_at))}</h2>"
             f'<p class="meta">id {_e(session.id)} · grader {_e(grader)} · answers'
             f" {session.answers}, skipped {session.skips}, mean score"
-            f" {_e(_score(session.mean_score))}</p>"
+            f" {_e(format_score(session.mean_score))}</p>"
         )
         if session.report:
             body.append(_html_report(session.report))

@@ -27,6 +27,12 @@ KINDS: tuple[str, ...] = ("answer", "follow_up", "skip")
 # Sessions in which the candidate answered from memory: only these feed the review
 # schedule and the statistics. A batch grades answers from a file (often not the user's own).
 PERSONAL_MODES: tuple[str, ...] = ("practice", "mock")
+# The grader kind of a grade a person gave (`interviewer history dispute`).
+HUMAN = "human"
+# Which of an attempt's grades counts, as an SQL ORDER BY over ``grades AS g``: a successful
+# grade over an ungraded one, then the latest human grade over any model grade, then the
+# latest. Every query that picks "the" grade of an attempt uses this order.
+COUNTING_GRADE_ORDER = f"g.graded DESC, g.grader = '{HUMAN}' DESC, g.id DESC"
 
 
 def dump_json(value: Any) -> str:
@@ -104,7 +110,7 @@ class GradeRecord:
 
     @property
     def effective_score(self) -> float | None:
-        """The score that counts: with hints counted when those were applied."""
+        """The score that counts: with hints and key points recovered on follow-ups counted."""
         if not self.graded:
             return None
         return self.final_score if self.final_score is not None else self.score
@@ -112,7 +118,7 @@ class GradeRecord:
     @property
     def grade(self) -> Grade | None:
         """The full grade (criteria, key points, feedback), or None when ungraded/unreadable."""
-        if not self.grade_json:
+        if not self.grade_json or self.human:
             return None
         from pydantic import ValidationError
 
@@ -124,9 +130,20 @@ class GradeRecord:
             return None
 
     @property
+    def human(self) -> bool:
+        """A grade a person gave (a dispute), not a grader."""
+        return self.grader == HUMAN
+
+    @property
+    def note(self) -> str:
+        """The note a person left with a human grade ("" for none and for model grades)."""
+        data = load_json(self.grade_json, None) if self.human else None
+        return str(data.get("note") or "") if isinstance(data, dict) else ""
+
+    @property
     def grader_label(self) -> str:
-        if self.grader == "offline":
-            return "offline"
+        if self.grader in ("offline", HUMAN):
+            return self.grader
         return f"{self.model or '?'} @ {self.endpoint or '?'}"
 
     def to_dict(self) -> dict[str, Any]:

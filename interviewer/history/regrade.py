@@ -4,7 +4,9 @@ Which question an attempt is graded against: the bank's current version when the
 still has the question (a corrected reference should benefit old answers too), else the
 snapshot stored with the attempt. The grade row records the sha of the version used.
 A follow-up answer is graded against the follow-up question rebuilt the way the interview
-built it (``interview.follow_up_question``), from the parent's first successful grade.
+built it (``session.follow_ups.probe_question``), from the parent's first successful grade;
+one with nothing to grade against is left as it is. An answer's final score counts its hints
+and the key points its follow-ups recovered, whichever of the two is regraded.
 
 The new grade is added as a new row; the review schedule is replayed from the latest
 successful grades, so a regrade corrects the schedule rather than counting as a review.
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from interviewer.errors import BankError, EndpointError, HistoryError, is_fatal
 
@@ -88,24 +90,36 @@ def question_for(store: HistoryStore, attempt: AttemptRecord, library: Library |
     return snapshot
 
 
-def _follow_up_target(store: HistoryStore, attempt: AttemptRecord, question: Question) -> Question:
-    from interviewer.grading.grade import Outcome
-    from interviewer.session.driver import Exchange, FollowUp, follow_up_question
+def _follow_up_target(
+    store: HistoryStore, attempt: AttemptRecord, question: Question
+) -> Question | None:
+    """The follow-up's own question, as the interview built it; None: nothing to grade on."""
+    from interviewer.session.follow_ups import as_asked, probe_question
 
     assert attempt.parent_id is not None
     parent = store.attempt(attempt.parent_id)
     first_good = next((g for g in parent.grades if g.graded), None)
-    outcome = None
-    if first_good is not None and first_good.grade is not None:
-        from interviewer.grading.grade import GraderInfo
-
-        outcome = Outcome(grade=first_good.grade, info=GraderInfo(kind="offline"))
-    exchange = Exchange(question=question, kind="answer", prompt=question.question)
-    exchange.outcome = outcome
-    prompt = attempt.prompt or ""
-    source: Literal["bank", "grader"] = "bank" if prompt in question.follow_ups else "grader"
+    grade = first_good.grade if first_good is not None else None
+    follow_up = as_asked(question, grade, attempt.prompt or "")
+    points = [kp.text for kp in grade.key_points] if grade is not None else []
     number = next((i for i, f in enumerate(parent.follow_ups, 1) if f.attempt.id == attempt.id), 1)
-    return follow_up_question(exchange, FollowUp(prompt, source), number)
+    return probe_question(question, follow_up, points, number)
+
+
+def _probe_credited(store: HistoryStore, answer_id: int) -> float | None:
+    """An answer's final score with its follow-ups' recovered key points, from the store."""
+    from interviewer.session.follow_ups import probe_adjusted_score
+
+    detail = store.attempt(answer_id)
+    latest = next((g for g in reversed(detail.grades) if g.graded and g.grade), None)
+    if latest is None or latest.grade is None:
+        return None
+    probes = []
+    for follow_up in detail.follow_ups:
+        good = next((g for g in reversed(follow_up.grades) if g.graded and g.grade), None)
+        if good is not None and good.grade is not None:
+            probes.append(good.grade)
+    return probe_adjusted_score(latest.grade, detail.attempt.hints_used, probes)
 
 
 def regrade(
@@ -175,16 +189,22 @@ def _regrade_one(
             attempt.id, attempt.question_id, attempt.kind, before, None, "failed", str(exc)
         )
         return failed, None
+    if target is None:
+        failed = RegradeItem(
+            attempt.id, attempt.question_id, attempt.kind, before, None, "failed",
+            "this follow-up has nothing to grade against (no_reference)",
+        )  # fmt: skip
+        return failed, None
     outcome, fatal = _grade(grader, target, attempt.answer)
-    final = None
-    if outcome.grade is not None:
-        from interviewer.grading.grade import hinted_points
-
-        hints = attempt.hints_used if attempt.kind == "answer" else 0
-        final = outcome.grade.final_score(hinted_points(hints))
-    store.record_outcome(
-        attempt.id, outcome, final_score=final, session_id=session_id, question_sha=question.sha
-    )
+    store.record_outcome(attempt.id, outcome, session_id=session_id, question_sha=question.sha)
+    final = outcome.grade.score if outcome.grade is not None else None
+    # Hints and the key points follow-ups recovered count in the answer's final score.
+    answer_id = attempt.id if attempt.kind == "answer" else attempt.parent_id
+    credited = _probe_credited(store, answer_id) if answer_id is not None else None
+    if credited is not None and outcome.grade is not None:
+        store.record_probe_credit(answer_id, credited)  # type: ignore[arg-type]
+        if attempt.kind == "answer":
+            final = credited
     item = RegradeItem(
         attempt.id,
         attempt.question_id,

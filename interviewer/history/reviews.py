@@ -12,14 +12,14 @@ import sqlite3
 from datetime import datetime, tzinfo
 
 from interviewer.history.database import Database
-from interviewer.history.records import ReviewRecord
+from interviewer.history.records import COUNTING_GRADE_ORDER, ReviewRecord
 from interviewer.history.times import from_iso, to_iso
 
-_REVIEW_EVENTS = """
+_REVIEW_EVENTS = f"""
     SELECT a.kind, a.created_at, a.bank,
       (SELECT COALESCE(g.final_score, g.score) FROM grades AS g
        WHERE g.attempt_id = a.id AND g.graded = 1
-       ORDER BY g.id DESC LIMIT 1) AS score
+       ORDER BY {COUNTING_GRADE_ORDER} LIMIT 1) AS score
     FROM attempts AS a JOIN sessions AS s ON s.id = a.session_id
     WHERE a.question_id = ? AND a.kind IN ('answer', 'skip')
       AND s.mode IN ('practice', 'mock')

@@ -5,7 +5,7 @@ importing this module costs nothing at start-up).
 
 The rating rule (documented in the README; change it only with a migration of the meaning):
 
-    final score (with hints counted)     < 40 → Again   (forgotten)
+    final score (hints, follow-ups)      < 40 → Again   (forgotten)
                                          < 60 → Hard
                                          < 85 → Good
                                          else → Easy
@@ -14,11 +14,15 @@ The rating rule (documented in the README; change it only with a migration of th
 
 A question's card is derived data: ``replay`` rebuilds it from the question's reviews in the
 order they happened, so a regrade of an old answer corrects the schedule instead of
-reviewing the card a second time. Intervals are whole days (no minute-long learning steps:
-nobody re-practises an interview question ten minutes later) and fuzzing is off, so the
-same history always gives the same schedule. A question falls due at the start of the
-(local) day its interval ends on, so that practising at 9:00 picks up what was answered at
-10:00 the day before.
+reviewing the card a second time. Fuzzing is off, so the same history always gives the same
+schedule.
+
+Short-term review, as Anki does it: a new question answered Again (or Hard) and a known one
+answered Again enter a learning step (``LEARNING_STEP``) and fall due minutes later, the
+same session or day, instead of tomorrow; answered Good or Easy there, they graduate to
+intervals of whole days. A graduated question falls due at the start of the (local) day its
+interval ends on, so that practising at 9:00 picks up what was answered at 10:00 the day
+before; a question in a learning step falls due at the minute its step ends.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ RATING_THRESHOLDS: tuple[tuple[float, int], ...] = ((40.0, AGAIN), (60.0, HARD),
 SKIP_RATING = AGAIN
 DESIRED_RETENTION = 0.9
 MAXIMUM_INTERVAL_DAYS = 365
+# One short step for new and for forgotten questions: long enough for other questions to
+# come in between, short enough to come back in the same sitting. (Hard on a new question
+# repeats the step half as long again, 15 minutes, as in Anki.)
+LEARNING_STEP_MINUTES = 10
 # fsrs keeps a card id only to label review logs; one constant keeps the JSON stable.
 _CARD_ID = 1
 
@@ -83,11 +91,11 @@ def _scheduler() -> Scheduler:
 
     from fsrs import Scheduler
 
-    no_steps: tuple[timedelta, ...] = ()
+    steps = (timedelta(minutes=LEARNING_STEP_MINUTES),)
     return Scheduler(
         desired_retention=DESIRED_RETENTION,
-        learning_steps=no_steps,
-        relearning_steps=no_steps,
+        learning_steps=steps,
+        relearning_steps=steps,
         maximum_interval=MAXIMUM_INTERVAL_DAYS,
         enable_fuzzing=False,
     )
@@ -110,7 +118,7 @@ def replay(events: Iterable[ReviewEvent], zone: tzinfo | None = None) -> CardSta
 
     ``zone`` is the time zone whose days the due date is rounded to (default: local).
     """
-    from fsrs import Card, Rating
+    from fsrs import Card, Rating, State
 
     ordered = sorted(events, key=lambda e: e.at)
     if not ordered:
@@ -124,9 +132,10 @@ def replay(events: Iterable[ReviewEvent], zone: tzinfo | None = None) -> CardSta
         card, _log = scheduler.review_card(card, Rating(event.rating), _utc(event.at))
         lapses += event.rating == AGAIN
     last = ordered[-1]
+    stepping = card.state in (State.Learning, State.Relearning)
     return CardState(
         card_json=card.to_json(),
-        due=due_day(card.due, zone),
+        due=_utc(card.due) if stepping else due_day(card.due, zone),
         last_rating=last.rating,
         last_review_at=_utc(last.at),
         review_count=len(ordered),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from interviewer.errors import HistoryError
 from interviewer.history.database import Database
-from interviewer.history.records import MODES, SessionRecord, dump_json
+from interviewer.history.records import COUNTING_GRADE_ORDER, MODES, SessionRecord, dump_json
 from interviewer.history.redact import redact_secrets
 from interviewer.history.times import to_iso
 
@@ -23,14 +23,14 @@ if TYPE_CHECKING:
     from interviewer.grading.grade import GraderInfo
 
 # Per session: how many main answers have a successful grade, and the mean of their scores.
-_SESSION_SCORES = """
+_SESSION_SCORES = f"""
     SELECT session_id, COUNT(sc) AS n, AVG(sc) AS mean FROM (
       SELECT a.session_id,
         (SELECT COALESCE(g.final_score, g.score) FROM grades AS g
          WHERE g.attempt_id = a.id AND g.graded = 1
-         ORDER BY g.id DESC LIMIT 1) AS sc
+         ORDER BY {COUNTING_GRADE_ORDER} LIMIT 1) AS sc
       FROM attempts AS a
-      WHERE a.kind = 'answer' AND a.session_id IN ({marks})
+      WHERE a.kind = 'answer' AND a.session_id IN ({{marks}})
     ) WHERE sc IS NOT NULL GROUP BY session_id
 """
 

@@ -4,7 +4,7 @@ What is counted (the README repeats these rules):
 
 - Main answers and skips of practice and mock sessions; follow-up answers are not, because
   they probe a different, narrower question.
-- The score of an attempt is its most recent successful grade, with hints counted.
+- The score of an attempt is its most recent successful grade, with hints and follow-ups counted.
 - Ungraded answers are counted as ungraded and kept out of every mean, best and trend;
   skips are counted as skipped and are not scores either.
 - Trend: the mean of the later half of an attempt series minus the mean of the earlier

@@ -18,20 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from interviewer.bank.library import Question
 from interviewer.errors import EndpointError, InputError, is_fatal
 from interviewer.grading.grade import Grader, GraderInfo, Outcome, hinted_points
+from interviewer.session.follow_ups import FollowUp as FollowUp  # re-exported for callers
+from interviewer.session.follow_ups import choose, probe_adjusted_score, probe_question
 
 if TYPE_CHECKING:
     from interviewer.history.store import HistoryStore
 
 ExchangeKind = Literal["answer", "follow_up", "skip"]
-FollowUpSource = Literal["bank", "grader"]
-
-
-@dataclass
-class FollowUp:
-    """A follow-up question and where it came from (curated in the bank, or the grader)."""
-
-    text: str
-    source: FollowUpSource
 
 
 @dataclass
@@ -49,6 +42,10 @@ class Exchange:
     time_taken_ms: int = 0
     error: str | None = None
     follow_ups: list[Exchange] = field(default_factory=list)
+    # The final score before a follow-up recovered a key point (None: no probe credit).
+    score_before_follow_ups: float | None = None
+    # On a follow-up: the question's final score before and after the key points it recovered.
+    raised_parent: tuple[float, float] | None = None
 
     @property
     def graded(self) -> bool:
@@ -172,7 +169,8 @@ class Session:
     # ------------------------------------------------------------------ follow-ups
 
     def follow_ups_for(self, exchange: Exchange) -> list[FollowUp]:
-        """Follow-ups to ask after an answer: the bank's curated ones first, then the grader's.
+        """Follow-ups to ask after an answer, the most important gap first
+        (`session.follow_ups.choose`).
 
         None after a skip or an ungraded answer: probing an answer nobody assessed would be
         guesswork.
@@ -180,19 +178,7 @@ class Session:
         grade = exchange.outcome.grade if exchange.outcome is not None else None
         if self.max_follow_ups == 0 or exchange.kind != "answer" or grade is None:
             return []
-        chosen: list[FollowUp] = []
-        seen: set[str] = set()
-        candidates = [FollowUp(t, "bank") for t in exchange.question.follow_up_questions] + [
-            FollowUp(t, "grader") for t in grade.follow_ups
-        ]
-        for candidate in candidates:
-            key = candidate.text.strip().lower()
-            if key and key not in seen:
-                seen.add(key)
-                chosen.append(candidate)
-            if len(chosen) >= self.max_follow_ups:
-                break
-        return chosen
+        return choose(exchange.question, grade, self.max_follow_ups)
 
     def answer_follow_up(
         self,
@@ -216,7 +202,7 @@ class Session:
         )
         probe = follow_up_question(parent, follow_up, len(parent.follow_ups) + 1)
         exchange = Exchange(
-            question=probe,
+            question=probe or parent.question,
             kind="follow_up",
             prompt=follow_up.text,
             answer=text,
@@ -224,9 +210,36 @@ class Session:
             time_taken_ms=time_taken_ms,
         )
         parent.follow_ups.append(exchange)
-        if grade:
+        if not grade:
+            return exchange
+        if probe is None:
+            # Asked for the conversation's sake; grading it against the parent's reference
+            # would credit or fault points it never asked about.
+            exchange.outcome = Outcome(info=self.grader.info, ungraded_reason="no_reference")
+            self.store.record_outcome(attempt_id, exchange.outcome, final_score=None)
+        else:
             self._grade_into(exchange)
+            self._credit_probe(parent)
         return exchange
+
+    def _credit_probe(self, parent: Exchange) -> None:
+        """Raise the parent's final score for key points its follow-ups recovered.
+
+        The adjusted score replaces the final score of the parent's grade in the store, so
+        history, statistics and the review schedule all count it (docs/grading.md).
+        """
+        grade = parent.outcome.grade if parent.outcome is not None else None
+        if grade is None or parent.attempt_id is None:
+            return
+        probes = [f.outcome.grade for f in parent.follow_ups if f.outcome and f.outcome.grade]
+        final = probe_adjusted_score(grade, parent.hints_used, probes)
+        if parent.final_score is None or final == parent.final_score:
+            return
+        if parent.score_before_follow_ups is None:
+            parent.score_before_follow_ups = parent.final_score
+        parent.follow_ups[-1].raised_parent = (parent.final_score, final)
+        parent.final_score = final
+        self.store.record_probe_credit(parent.attempt_id, final)
 
     # ------------------------------------------------------------------ grading
 
@@ -268,7 +281,7 @@ class Session:
             asked=len(self.exchanges),
             answered=len(answered),
             skipped=sum(1 for e in self.exchanges if e.kind == "skip"),
-            ungraded=sum(1 for e in [*answered, *follow_ups] if not e.graded),
+            ungraded=sum(1 for e in [*answered, *follow_ups] if _regradable(e)),
             mean_score=round(statistics.fmean(scores), 1) if scores else None,
             follow_ups=len(follow_ups),
             mean_follow_up_score=round(statistics.fmean(fu_scores), 1) if fu_scores else None,
@@ -283,27 +296,17 @@ class Session:
         return summary
 
 
-def follow_up_question(parent: Exchange, follow_up: FollowUp, number: int) -> Question:
-    """Build the question a follow-up answer is graded against.
-
-    A follow-up the grader wrote aims at the gaps of the first answer, so its key points are
-    the ones that answer missed or only half covered. A curated follow-up from the bank may
-    probe beyond the reference, so its key points are derived from the reference by the
-    grader, which is told to credit correct content beyond it.
-    """
-    q = parent.question
-    points: list[str] = []
+def follow_up_question(parent: Exchange, follow_up: FollowUp, number: int) -> Question | None:
+    """The question a follow-up answer is graded against: what it probes, else None."""
     grade = parent.outcome.grade if parent.outcome is not None else None
-    if follow_up.source == "grader" and grade is not None:
-        points = [kp.text for kp in grade.key_points if kp.status != "covered"]
-    return q.model_copy(
-        update={
-            "id": f"{q.id}.f{number}",
-            "question": follow_up.text,
-            "key_points": points[:6],
-            "follow_ups": [],
-        }
-    )
+    points = [kp.text for kp in grade.key_points] if grade is not None else []
+    return probe_question(parent.question, follow_up, points, number)
+
+
+def _regradable(exchange: Exchange) -> bool:
+    """Ungraded for a reason `regrade` can fix (not a follow-up with nothing to grade on)."""
+    reason = exchange.outcome.ungraded_reason if exchange.outcome is not None else None
+    return not exchange.graded and reason != "no_reference"
 
 
 def _checked_answer(answer: str) -> str:

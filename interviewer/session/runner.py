@@ -288,8 +288,8 @@ class SessionRunner:
         """Ask the follow-ups of one answer; False when the candidate ended the session.
 
         How follow-ups are counted, in practice and mock alike: "Follow-up n/m" counts the
-        follow-ups chosen for this answer (`Session.follow_ups_for`: curated ones first, then
-        the grader's, at most the configured number), not the configured number itself, which
+        follow-ups chosen for this answer (`Session.follow_ups_for`: the most important gap
+        first, at most the configured number), not the configured number itself, which
         the grader may not reach. One skipped, or never asked because the question's time ran
         out, still counts in m, but only answered follow-ups are saved and counted in the
         session summary.

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from interviewer.bank.index import BankRow, QuestionRow
-    from interviewer.bank.library import FollowUp, Library, Question
+    from interviewer.bank.library import Library, Question
 
 Row = tuple[str, str, str, str, str]
 HEADERS = ("id", "bank", "topic", "level", "question")
@@ -130,10 +130,11 @@ def plain_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: 
 
 def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
     """Draw the question table with rich, then the banks line."""
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
-    widths = [max(len(r[i]) for r in rows) for i in range(3)] + [LEVEL_WIDTH]
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(3)] + [LEVEL_WIDTH]
     # Each column has a cell of padding either side and a border on its left, plus one.
     room = question_room(widths, console.width, 3 * len(HEADERS) + 1)
     table = Table(title=f"{len(rows)} question(s)", title_justify="left")
@@ -166,18 +167,8 @@ def render_question(q: Question) -> None:
         points = "\n".join(f"{i}. {p}" for i, p in enumerate(q.key_points, 1))
         console.print(Panel(points, title="Key points", border_style="ok"))
     if q.follow_ups:
-        follow = "\n".join(_follow_up_line(f) for f in q.follow_ups)
+        follow = "\n".join(f"• {f}" for f in q.follow_up_texts)
         console.print(Panel(follow, title="Follow-up questions", border_style="muted"))
-
-
-def _follow_up_line(follow_up: str | FollowUp) -> str:
-    from rich.markup import escape
-
-    if isinstance(follow_up, str):
-        return f"• {escape(follow_up)}"
-    probes = ", ".join(map(str, follow_up.probes))
-    line = f"• {escape(follow_up.question)}"
-    return line + (f" [muted](probes key points {probes})[/muted]" if probes else "")
 
 
 def render_validation(results: list[tuple[Path, str | None, int]]) -> None:

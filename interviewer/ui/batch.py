@@ -32,6 +32,7 @@ from interviewer.batch.report import ReportFiles
 from interviewer.batch.report_data import ReportData
 from interviewer.batch.rows import ScanSummary
 from interviewer.batch.run import BatchCounts, BatchResult
+from interviewer.ui.cells import score_text
 from interviewer.ui.console import console, err_console, notice
 
 PLAIN_EVERY = 5.0  # seconds between plain progress lines
@@ -159,7 +160,9 @@ def render_notice(message: str) -> None:
 def render_estimate(estimate: Estimate, *, prices_note: str) -> None:
     """The --dry-run table on stdout."""
     scan = estimate.scan
-    table = Table(title="Dry run: nothing was sent or written", show_header=False)
+    sampled = f"{estimate.sample_rows} sample requests sent, nothing written"
+    title = "Dry run: " + (sampled if estimate.sample_rows else "nothing was sent or written")
+    table = Table(title=title, show_header=False)
     table.add_column("what", style="muted")
     table.add_column("value", justify="right")
     table.add_row("Rows", str(scan.rows))
@@ -255,7 +258,8 @@ def render_summary(
     if report is not None and report.graded:
         table.add_row(
             "Score over all graded rows",
-            f"mean {report.mean or 0:.1f} · median {report.median or 0:.1f} (n={report.graded})",
+            f"mean {score_text(report.mean)} · median {score_text(report.median)}"
+            f" (n={report.graded})",
         )
     console.print(table)
     if report is not None and report.questions:
@@ -288,7 +292,7 @@ def render_questions(report: ReportData, limit: int = 20) -> None:
             Text(q.label),
             str(q.rows),
             str(q.graded),
-            "–" if q.mean is None else f"{q.mean:.1f}",
+            score_text(q.mean),
             Text(missed),
         )
     console.print(table)

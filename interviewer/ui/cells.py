@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+
+from interviewer.grading.grade import format_score
 
 SPARK = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -45,9 +48,9 @@ def sparkline(values: list[float | None]) -> Text:
     return text
 
 
-def score_text(value: float | None) -> str:
-    """A score as a whole number, or a dash when there is none."""
-    return "—" if value is None else f"{value:.0f}"
+# The one score format (one decimal only when needed, a dash when there is none) lives with
+# the grade models so that exports and reports, which must not import rich, share it.
+score_text = format_score
 
 
 def local_time(moment: datetime | None) -> str:
@@ -56,6 +59,12 @@ def local_time(moment: datetime | None) -> str:
 
 
 def one_line(text: str | None, width: int = 60) -> str:
-    """``text`` on one line, cut with an ellipsis to ``width`` characters."""
+    """``text`` on one line, cut with an ellipsis to ``width`` terminal cells.
+
+    Cells, not characters: a CJK character takes two, and a preview counted in characters
+    came out twice as wide as planned and pushed the other columns off the line.
+    """
     flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    if cell_len(flat) <= width:
+        return flat
+    return set_cell_size(flat, width - 1).rstrip() + "…"

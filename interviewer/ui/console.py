@@ -25,11 +25,15 @@ err_console = Console(stderr=True, theme=THEME, highlight=False)
 
 
 def error(message: str) -> None:
-    """Print one error line on stderr (markup in ``message`` is not interpreted)."""
-    err_console.print("[bad]Error:[/bad] ", end="")
-    err_console.print(message, markup=False, highlight=False)
+    """Print one error line on stderr (markup in ``message`` is not interpreted).
+
+    Soft wrap keeps it one line whatever the width, so that a pipe, a log or a narrow
+    terminal gets the whole message on the line that starts with ``Error:``.
+    """
+    err_console.print("[bad]Error:[/bad] ", end="", soft_wrap=True)
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def notice(message: str) -> None:
-    """Print a notice on stderr, so that stdout stays clean for piping."""
-    err_console.print(f"[warn]{message}[/warn]")
+    """Print a notice on stderr, so that stdout stays clean for piping (one line, like errors)."""
+    err_console.print(f"[warn]{message}[/warn]", soft_wrap=True)

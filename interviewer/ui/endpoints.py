@@ -114,7 +114,7 @@ def render_check(report: EndpointReport) -> None:
         )
     console.print(table)
     if report.error:
-        err_console.print(Text.assemble(("Error: ", "bad"), report.error))
+        err_console.print(Text.assemble(("Error: ", "bad"), report.error), soft_wrap=True)
     if report.ok:
         console.print(Text("OK: this endpoint can grade.", style="ok"))
     elif report.reachable and report.error is None and report.model_found is not False:

@@ -24,6 +24,7 @@ def render_start(file: str, grader: str, to_grade: int, done: int) -> None:
         f"Grading {to_grade} answers from {file} with {grader}{already}.",
         markup=False,
         highlight=False,
+        soft_wrap=True,  # one line, whatever the path's length
     )
 
 

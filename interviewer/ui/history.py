@@ -125,7 +125,7 @@ def render_sessions(sessions: list[SessionRecord]) -> None:
     console.print("[muted]`interviewer history --session ID` lists a session's attempts.[/muted]")
 
 
-def _grade_panel(grade: GradeRecord, label: str) -> Panel:
+def _grade_panel(label: str, grade: GradeRecord) -> Panel:
     parts: list[RenderableType] = []
     # Provenance first, inside the panel: a subtitle would be cut when panels sit side by side.
     provenance = f"{local_time(grade.created_at)} · {grade.grader_label}"
@@ -139,8 +139,12 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
         headline = Text(score_text(grade.score), style=f"bold {score_style(grade.score)}")
         final, raw = grade.final_score, grade.score
         if final is not None and raw is not None and round(final, 1) != round(raw, 1):
-            headline.append(f" → {score_text(final)} after hints", style="muted")
+            # Hints only lower a final score; a point recovered on a follow-up only raises it.
+            why = "after hints" if final < raw else "after follow-ups"
+            headline.append(f" → {score_text(final)} {why}", style="muted")
         parts.append(headline)
+        if grade.note:
+            parts.append(Text(grade.note))
     else:
         reason = Text(f"ungraded: {grade.ungraded_reason}", style="ungraded")
         if grade.ungraded_detail:
@@ -178,15 +182,33 @@ def _grade_panel(grade: GradeRecord, label: str) -> Panel:
 GRADES_PER_ROW = 3
 
 
+def render_dispute(detail: AttemptDetail) -> None:
+    """What `history dispute` recorded, and the score that counts now."""
+    a = detail.attempt
+    models = [g for g in detail.grades if g.graded and not g.human]
+    before = f" (the grader gave {score_text(models[-1].effective_score)})" if models else ""
+    console.print(
+        f"Recorded your grade {score_text(a.score)} for attempt {a.id} ({a.question_id})"
+        f"{before}; it now counts for statistics and reviews.",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _label(grade: GradeRecord, number: int, count: int) -> str:
+    if grade.human:
+        return "Your grade"
+    if count == 1:
+        return "Grade"
+    return "Latest grade" if number == count else f"Grade {number}"
+
+
 def _grades_view(detail: AttemptDetail) -> RenderableType:
     """Every grade, oldest first, side by side (rows of three when there are many)."""
     if not detail.grades:
         return Text("Not graded yet: `interviewer regrade` grades it.", style="ungraded")
     count = len(detail.grades)
-    panels = [
-        _grade_panel(g, "Grade" if count == 1 else "Latest grade" if i == count else f"Grade {i}")
-        for i, g in enumerate(detail.grades, 1)
-    ]
+    panels = [_grade_panel(_label(g, i, count), g) for i, g in enumerate(detail.grades, 1)]
     width = min(count, GRADES_PER_ROW)
     grid = Table.grid(expand=True, padding=(0, 1))
     for _ in range(width):

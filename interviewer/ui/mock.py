@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.session.mock import MockReport
+from interviewer.ui.cells import score_text
 from interviewer.ui.console import console
 
 
@@ -32,7 +33,7 @@ def render_report(report: MockReport) -> None:
     """The debrief: verdict, topics, strengths and weaknesses, answers to revisit."""
     head = Text(report.verdict, style="bold")
     if report.mean_score is not None:
-        head.append(f"\nmean score {report.mean_score:g}/100", style="accent")
+        head.append(f"\nmean score {score_text(report.mean_score)}/100", style="accent")
     head.append(
         f" · answered {report.answered} · skipped {report.skipped}"
         f" · out of time {report.timed_out} · {report.elapsed_s // 60} min"
@@ -55,7 +56,7 @@ def render_report(report: MockReport) -> None:
                 if t.topic in report.weaknesses
                 else "warn"
             )
-            table.add_row(t.topic, f"{t.mean:g}", str(t.answers), Text(bar, style=style))
+            table.add_row(t.topic, score_text(t.mean), str(t.answers), Text(bar, style=style))
         console.print(table)
     if report.strengths:
         console.print("[ok]Strengths:[/ok] " + ", ".join(report.strengths))
@@ -64,7 +65,9 @@ def render_report(report: MockReport) -> None:
     if report.revisit:
         console.print("[accent]Revisit first:[/accent]")
         for i, item in enumerate(report.revisit, 1):
-            line = Text(f"  {i}. {item['question_id']} ({item['topic']}) — {item['score']:g}")
+            line = Text(
+                f"  {i}. {item['question_id']} ({item['topic']}) — {score_text(item['score'])}"
+            )
             if item.get("why"):
                 line.append(f" — {item['why']}", style="muted")
             console.print(line)

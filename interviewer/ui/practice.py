@@ -19,6 +19,7 @@ from interviewer.bank.rubric import MAX_LEVEL
 from interviewer.grading.grade import KEY_POINT_MARKS, Grade, GraderInfo, Outcome
 from interviewer.session.driver import Exchange, SessionSummary
 from interviewer.session.runner import Banner
+from interviewer.ui.cells import score_text
 from interviewer.ui.console import console, err_console
 
 END_MARK = "."
@@ -28,6 +29,8 @@ UNGRADED_TEXT = {
     "truncated": "the grader's reply was cut off (token limit)",
     "refused": "the grader refused to grade",
     "invalid": "the grader's reply did not fit the grade format",
+    "language": "the answer is in another language than the question",
+    "no_reference": "this follow-up has nothing to grade against",
 }
 
 
@@ -104,12 +107,12 @@ def _levels_bar(level: int) -> str:
 def render_grade(grade: Grade, final_score: float | None, hints_used: int, penalty: float) -> None:
     score = grade.score
     label = " (offline estimate)" if grade.estimate else ""
-    line = Text.from_markup(f"[{_score_style(score)}]Score {score:g}/100[/]{label}")
+    line = Text.from_markup(f"[{_score_style(score)}]Score {score_text(score)}/100[/]{label}")
     if hints_used and final_score is not None:
         line.append_text(
             Text.from_markup(
                 f"  [muted]{hints_used} hinted key point(s) at most partial →[/muted]"
-                f" [{_score_style(final_score)}]{final_score:g}[/]"
+                f" [{_score_style(final_score)}]{score_text(final_score)}[/]"
             )
         )
     console.print(line)
@@ -173,13 +176,19 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
     render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)
+    if exchange.raised_parent is not None:
+        before, after = exchange.raised_parent
+        console.print(
+            f"[muted]A key point recovered here raises the question's score:[/muted]"
+            f" {before:g} → [{_score_style(after)}]{after:g}[/]"
+        )
     if outcome.info.kind == "llm":
         render_usage(outcome)
     if len(outcome.samples) > 1:
         spread = max(outcome.samples) - min(outcome.samples)
         console.print(
             f"[muted]{len(outcome.samples)} grades aggregated: "
-            + ", ".join(f"{s:g}" for s in outcome.samples)
+            + ", ".join(score_text(s) for s in outcome.samples)
             + f" (spread {spread:g})[/muted]"
         )
 
@@ -212,7 +221,12 @@ def _score_cell(exchange: Exchange) -> Text:
     if not exchange.graded:
         return Text("ungraded", style="ungraded")
     score = exchange.final_score if exchange.final_score is not None else 0.0
-    return Text(f"{score:g}", style=_score_style(score))
+    cell = Text(score_text(score), style=_score_style(score))
+    before = exchange.score_before_follow_ups
+    if before is not None:
+        # Credit for key points recovered on a follow-up (docs/grading.md).
+        cell = Text.assemble((score_text(before), _score_style(before)), " → ", cell)
+    return cell
 
 
 def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
@@ -240,7 +254,7 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
             f"{ex.time_taken_ms / 1000:.0f}s",
         )
     console.print(table)
-    mean = f"{summary.mean_score:g}" if summary.mean_score is not None else "—"
+    mean = score_text(summary.mean_score)
     parts = [
         f"answered {summary.answered}",
         f"skipped {summary.skipped}",
@@ -249,7 +263,7 @@ def render_summary(exchanges: list[Exchange], summary: SessionSummary) -> None:
     if summary.follow_ups:
         fmean = summary.mean_follow_up_score
         parts.append(
-            f"follow-ups {summary.follow_ups} (mean {fmean:g})"
+            f"follow-ups {summary.follow_ups} (mean {score_text(fmean)})"
             if fmean is not None
             else f"follow-ups {summary.follow_ups}"
         )

@@ -114,6 +114,13 @@ def _relative(moment: datetime, now: datetime) -> str:
     return f"in {amount}" if seconds > 0 else f"{amount} overdue"
 
 
+def _due_text(moment: datetime) -> str:
+    """The date a review falls due; with the time when it is a learning step's minute."""
+    local = moment.astimezone()
+    # Graduated reviews fall due at the start of a day: the date says it all.
+    return local.strftime("%Y-%m-%d" if (local.hour, local.minute) == (0, 0) else "%Y-%m-%d %H:%M")
+
+
 def _due_table(title: str, items: list[DueItem], now: datetime) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("question", style="accent", no_wrap=True)
@@ -131,8 +138,7 @@ def _due_table(title: str, items: list[DueItem], now: datetime) -> Table:
         table.add_row(
             item.question_id,
             item.topic or "",
-            # Reviews fall due at the start of a day: the date says it all.
-            item.due.astimezone().strftime("%Y-%m-%d"),
+            _due_text(item.due),
             Text(when, style="bad" if item.overdue else "muted"),
             item.last_rating or "",
             str(item.review_count),
