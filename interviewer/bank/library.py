@@ -133,8 +133,7 @@ class Question(BaseModel):
     follow_ups: list[FollowUpEntry] = Field(default_factory=list)
     reference_notes: str = ""
     rubric: list[Criterion] | None = None
-    # Written by a drafting tool and not yet reviewed: `generated` by an LLM, `derived` from
-    # the reference offline. A reviewer deletes an entry once satisfied.
+    # Drafted by a tool and not yet reviewed: `generated` by an LLM, `derived` offline.
     generated: list[GeneratedField] = Field(default_factory=list)
     derived: list[GeneratedField] = Field(default_factory=list)
     # Filled in from the bank header, not written per question.
