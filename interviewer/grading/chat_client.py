@@ -10,7 +10,11 @@ What it settles, so that callers never see the SDK:
 * the request body: temperature 0 and a seed where the model accepts them, the token-limit
   parameter the endpoint understands (``max_completion_tokens`` for OpenAI o-series and
   gpt-5, ``max_tokens`` elsewhere, or the profile's ``token_param``), the ``response_format``
-  of the output contract in use (``build_request_body``, also used for batch files);
+  of the output contract in use (``build_request_body``, also used for batch files). Under
+  json_object a schema, when given, rides along as ``{"type": "json_object", "schema": ...}``:
+  llama.cpp's server and llama-cpp-python's (which rejects json_schema) compile it to a
+  grammar, so the reply must have the grade's shape rather than be any JSON such as ``{}``.
+  Ollama reads a schema only from ``json_schema`` (into its ``format``) and ignores this one;
 * retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``;
 * errors: every SDK failure becomes an ``EndpointError`` whose ``kind`` says what happened
   (auth, not_found, connection, timeout, rate_limit, quota, server, bad_request, contract)
@@ -91,7 +95,9 @@ def response_format(contract: Contract, schema: dict[str, Any] | None) -> dict[s
             "json_schema": {"name": "grade", "schema": schema, "strict": True},
         }
     if contract == "json_object":
-        return {"type": "json_object"}
+        return (
+            {"type": "json_object"} if schema is None else {"type": "json_object", "schema": schema}
+        )
     return None
 
 

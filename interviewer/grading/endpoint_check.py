@@ -1,7 +1,9 @@
 """``interviewer endpoints check``: probe an endpoint and report what works.
 
 Reachability and latency come from ``/models`` (when the server has it), then each output
-contract is tried with a tiny request; the best accepted one is remembered for grading.
+contract is tried with a tiny request (json_object first with a schema inside
+``response_format``, then, if the server rejects that, without); the best accepted one is
+remembered for grading.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from interviewer.config import CONTRACTS, Contract, EndpointProfile
 from interviewer.errors import EndpointError
 from interviewer.grading import chat_client as llm
-from interviewer.grading.endpoint_state import remember_contract
+from interviewer.grading.endpoint_state import remember_contract, remember_object_schema
 from interviewer.grading.reply_parsing import ReplyProblem, extract_json_object, short
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ class ContractProbe:
     parsed: bool = False
     detail: str = ""
     latency_ms: int | None = None
+    schema: bool = False  # a schema was sent with this contract
 
 
 @dataclass
@@ -96,46 +99,64 @@ def check_endpoint(profile: EndpointProfile, api_key: str | None) -> EndpointRep
             report.model_found = profile.model in report.models
             if not report.model_found:
                 return report
-        rejected: dict[str, str] = {}
-        for contract in CONTRACTS:
-            probe = _probe(client, contract)
-            if isinstance(probe, EndpointError):
-                report.error = str(probe)
-                if probe.kind == "not_found":
-                    report.model_found = False
-                break
-            report.probes.append(probe)
-            if not probe.accepted:
-                rejected[contract] = probe.detail
-            elif report.chosen is None:
-                report.chosen = contract
-        if report.chosen is not None and report.error is None:
-            if report.latency_ms is None:
-                report.latency_ms = next(
-                    (p.latency_ms for p in report.probes if p.latency_ms is not None), None
-                )
-            remember_contract(profile, report.chosen, rejected)
+        _probe_contracts(client, profile, report)
         return report
     finally:
         client.close()
 
 
-def _probe(client: ChatClient, contract: Contract) -> ContractProbe | EndpointError:
+def _probe_contracts(client: ChatClient, profile: EndpointProfile, report: EndpointReport) -> None:
+    """Try every contract (json_object with its schema, then without) and remember the best."""
+    rejected: dict[str, str] = {}
+    object_schema: bool | None = None
+    for contract in CONTRACTS:
+        probe = _probe(client, contract, with_schema=contract != "prompt")
+        if contract == "json_object" and isinstance(probe, ContractProbe):
+            object_schema = probe.accepted
+            if not probe.accepted:
+                rejected["json_object+schema"] = probe.detail
+                report.probes.append(probe)
+                probe = _probe(client, contract, with_schema=False)
+        if isinstance(probe, EndpointError):
+            report.error = str(probe)
+            if probe.kind == "not_found":
+                report.model_found = False
+            return
+        report.probes.append(probe)
+        if not probe.accepted:
+            rejected[contract] = probe.detail
+        elif report.chosen is None:
+            report.chosen = contract
+    if report.chosen is not None:
+        if report.latency_ms is None:
+            report.latency_ms = next(
+                (p.latency_ms for p in report.probes if p.latency_ms is not None), None
+            )
+        remember_contract(profile, report.chosen, rejected)
+        if object_schema is not None:
+            remember_object_schema(profile, object_schema)
+
+
+def _probe(
+    client: ChatClient, contract: Contract, *, with_schema: bool
+) -> ContractProbe | EndpointError:
     started = time.perf_counter()
     try:
         done = client.complete(
             list(_PROBE_MESSAGES),
             contract=contract,
             max_output_tokens=256,
-            schema=_PROBE_SCHEMA if contract == "json_schema" else None,
+            schema=_PROBE_SCHEMA if with_schema else None,
         )
     except EndpointError as exc:
         if exc.kind == "contract":
             # Keep the server's own words; the endpoint is named in the report's header.
             detail = str(exc).partition(f"({exc.status}): ")[2] or str(exc)
-            return ContractProbe(contract, accepted=False, detail=f"{exc.status} {detail}")
+            return ContractProbe(
+                contract, accepted=False, detail=f"{exc.status} {detail}", schema=with_schema
+            )
         return exc
-    probe = ContractProbe(contract, accepted=True, latency_ms=_ms(started))
+    probe = ContractProbe(contract, accepted=True, latency_ms=_ms(started), schema=with_schema)
     if done.finish_reason == "length":
         probe.detail = "accepted, but the reply was cut off (finish_reason length)"
         return probe

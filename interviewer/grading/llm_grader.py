@@ -11,7 +11,9 @@ through them:
    ``response_format`` json_schema, else json_object, else prompt-only. The grader steps
    down only when the server rejects the request and its error names response_format
    (``EndpointError.kind == "contract"``), and remembers what each endpoint accepted.
-   A profile's ``contract`` setting forces one and disables the ladder.
+   A profile's ``contract`` setting forces one and disables the ladder. Under json_object
+   the schema is sent inside ``response_format`` until the endpoint rejects that; then
+   json_object goes on without it before the grader steps down to prompt-only.
 3. **Parsing** (docs/architecture.md; ``interviewer.grading.reply_parsing``): a truncated
    reply is ungraded(truncated), never repaired; the first JSON object is validated as a
    ``GradeReply``; one re-ask quotes the validation error; then ungraded(unparseable). A
@@ -40,7 +42,13 @@ from interviewer.config import CONTRACTS, Contract, EndpointProfile, resolve_api
 from interviewer.errors import ConfigError, EndpointError, InputError
 from interviewer.grading import chat_client as llm
 from interviewer.grading import tokens
-from interviewer.grading.endpoint_state import next_contract, remember_contract, remembered_contract
+from interviewer.grading.endpoint_state import (
+    next_contract,
+    remember_contract,
+    remember_object_schema,
+    remembered_contract,
+    remembered_object_schema,
+)
 from interviewer.grading.grade import GradeReply, GraderInfo, Outcome, Usage, build_grade
 from interviewer.grading.key_points import resolve_key_points
 from interviewer.grading.reply_parsing import ReplyProblem, interpret_reply
@@ -88,6 +96,7 @@ class LLMGrader:
         self._contract: Contract = (
             forced if forced != "auto" else remembered_contract(profile) or "json_schema"
         )
+        self._object_schema = remembered_object_schema(profile)
         self._lock = threading.Lock()
         self._client: ChatClient | None = None
 
@@ -128,7 +137,7 @@ class LLMGrader:
             prepared.messages,
             contract=contract,
             max_output_tokens=self.profile.max_output_tokens,
-            schema=grade_schema(question) if contract == "json_schema" else None,
+            schema=self._schema_for(question, contract),
         )
 
     def outcome_from_reply(
@@ -184,20 +193,35 @@ class LLMGrader:
         client = self._chat()
         while True:
             contract = self.contract
+            schema = self._schema_for(question, contract)
             try:
                 completion = client.complete(
                     messages,
                     contract=contract,
                     max_output_tokens=self.profile.max_output_tokens,
-                    schema=grade_schema(question) if contract == "json_schema" else None,
+                    schema=schema,
                     seed=seed,
                 )
             except EndpointError as exc:
                 if exc.kind != "contract":
                     raise
+                if contract == "json_object" and schema is not None:
+                    # The server may take json_object itself; ask once more without the schema.
+                    with self._lock:
+                        self._object_schema = False
+                    remember_object_schema(self.profile, False, str(exc))
+                    continue
                 self._step_down(contract, exc)
                 continue
             return completion, contract
+
+    def _schema_for(self, question: Question, contract: Contract) -> dict[str, Any] | None:
+        """The grade schema to send under ``contract`` (None where it cannot travel)."""
+        if contract == "json_schema":
+            return grade_schema(question)
+        with self._lock:
+            object_schema = self._object_schema
+        return grade_schema(question) if contract == "json_object" and object_schema else None
 
     def _step_down(self, rejected: Contract, exc: EndpointError) -> None:
         if self.profile.contract != "auto":

@@ -100,6 +100,8 @@ def render_check(report: EndpointReport) -> None:
         )
     for probe in report.probes:
         label = _CONTRACT_LABEL[probe.contract]
+        if probe.contract == "json_object":
+            label += " + schema" if probe.schema else " (no schema)"
         latency = f", {probe.latency_ms} ms" if probe.latency_ms is not None else ""
         if not probe.accepted:
             table.add_row(label, Text.assemble(("rejected", "bad"), f": {probe.detail}"))
