@@ -21,6 +21,8 @@ Scripting, per test:
 * ``grammar_bound(reads)`` is a tiny model behind a grammar-constrained server: the grade
   when the schema arrives where that server reads one, ``{}`` otherwise; pass it as a
   personality's content (``personality("llamacpp_python", grammar_bound(("json_object",)))``).
+* ``graded_by(level)`` is a model whose levels are ``level(answer)``: a discriminating judge
+  or, with a constant, one that gives every answer the same grade.
 * ``server.requests`` records every request (path, query, headers, JSON body) so tests can
   assert on ``response_format``, ``temperature``, ``seed``, the token parameter and messages.
 
@@ -209,6 +211,32 @@ def matching_grade_reply(request: Request) -> Reply:
         scores=dict.fromkeys(criteria, 3),
         key_points=[("covered" if i % 2 else "partial", "") for i in range(1, count + 1)],
     )
+
+
+def answer_in(request: Request) -> str:
+    """The candidate's answer as the grading request shows it (between the marker lines)."""
+    text = request.prompt_text
+    begin, end = "=== BEGIN CANDIDATE ANSWER ===", "=== END CANDIDATE ANSWER ==="
+    if begin not in text:
+        return ""
+    return text.rsplit(begin, 1)[1].split(end, 1)[0].strip()
+
+
+def graded_by(level: Callable[[str], int]) -> Handler:
+    """A model that gives every criterion ``level(answer)`` (0-4); otherwise like
+    ``matching_grade_reply`` (one verdict per key point, ``{"ok": true}`` to health checks).
+    A constant ``level`` is a model that cannot tell answers apart."""
+
+    def handle(request: Request) -> Reply:
+        shaped = matching_grade_reply(request)
+        if "You are a health check" in request.prompt_text:
+            return shaped
+        payload = json.loads(shaped.body["choices"][0]["message"]["content"])
+        for criterion in payload["criteria"]:
+            criterion["score"] = level(answer_in(request))
+        return completion(json.dumps(payload))
+
+    return handle
 
 
 def think_reply(**kwargs: Any) -> Reply:

@@ -22,6 +22,7 @@ from interviewer.cli.common import (
 
 if TYPE_CHECKING:
     from interviewer.bank.library import Question
+    from interviewer.grading.grade import Grader
     from interviewer.history.store import HistoryStore
     from interviewer.session.driver import Exchange, Session
 
@@ -119,12 +120,24 @@ def practice(
             hint_penalty=config.practice.hint_penalty,
             settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag},
         )
-        ui.render_header(chosen_grader.info, len(questions), "practice", n_follow)
+        _render_header(chosen_grader, len(questions), n_follow)
         try:
             run_questions(session, questions, reveal=reveal)
         finally:
             summary = session.finish()
             ui.render_summary(session.exchanges, summary)
+
+
+def _render_header(grader: Grader, count: int, follow_ups: int) -> None:
+    """The session banner, with a warning when `endpoints check` found that this endpoint's
+    model does not tell a strong answer from a weak one."""
+    from interviewer.config import EndpointProfile
+    from interviewer.grading.endpoint_state import grading_warning
+    from interviewer.ui import practice as ui
+
+    profile = getattr(grader, "profile", None)  # an LLM grader's endpoint
+    warning = grading_warning(profile) if isinstance(profile, EndpointProfile) else None
+    ui.render_header(grader.info, count, "practice", follow_ups, warning)
 
 
 def run_questions(session: Session, questions: list[Question], *, reveal: bool) -> None:

@@ -3,7 +3,9 @@
 Reachability and latency come from ``/models`` (when the server has it), then each output
 contract is tried with a tiny request (json_object first with a schema inside
 ``response_format``, then, if the server rejects that, without); the best accepted one is
-remembered for grading.
+remembered for grading. Unless asked to be quick, the endpoint then grades a known-strong and
+a known-weak answer (``interviewer.grading.discrimination``) and the verdict is remembered
+too: a model that answers in the right format but cannot tell the two apart is not a judge.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from interviewer.config import CONTRACTS, Contract, EndpointProfile
 from interviewer.errors import EndpointError
 from interviewer.grading import chat_client as llm
-from interviewer.grading.endpoint_state import remember_contract, remember_object_schema
+from interviewer.grading.discrimination import Discrimination, check_discrimination
+from interviewer.grading.endpoint_state import (
+    remember_contract,
+    remember_discrimination,
+    remember_object_schema,
+)
 from interviewer.grading.reply_parsing import ReplyProblem, extract_json_object, short
 
 if TYPE_CHECKING:
@@ -60,6 +67,7 @@ class EndpointReport:
     error: str | None = None
     probes: list[ContractProbe] = field(default_factory=list)
     chosen: Contract | None = None
+    discrimination: Discrimination | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,13 +79,36 @@ class EndpointReport:
             and any(p.parsed for p in self.probes)
         )
 
+    @property
+    def can_grade(self) -> bool:
+        """The contracts work and, when it was checked, the model told strong from weak."""
+        return self.ok and (self.discrimination is None or self.discrimination.trusted)
 
-def check_endpoint(profile: EndpointProfile, api_key: str | None) -> EndpointReport:
+
+def check_endpoint(
+    profile: EndpointProfile, api_key: str | None, *, grading: bool = False
+) -> EndpointReport:
     """Probe an endpoint: reachable, model listed, which output contracts work, latency.
 
     Each contract is probed with a tiny request; the best accepted one is remembered for
-    grading, exactly as the grader would have found it by stepping down.
+    grading, exactly as the grader would have found it by stepping down. With ``grading``,
+    the endpoint then grades the strong and the weak check answer and the verdict is kept.
     """
+    report = _probe_endpoint(profile, api_key)
+    if grading and report.ok:
+        from interviewer.grading.llm_grader import LLMGrader
+
+        grader = LLMGrader(profile)
+        try:
+            found = check_discrimination(grader)
+        finally:
+            grader.close()
+        report.discrimination = found
+        remember_discrimination(profile, found.verdict, found.summary(), grader.prompt_version)
+    return report
+
+
+def _probe_endpoint(profile: EndpointProfile, api_key: str | None) -> EndpointReport:
     client = llm.ChatClient(profile, api_key, max_retries=0)
     report = EndpointReport(name=profile.name, url=client.url, model=str(profile.model))
     try:

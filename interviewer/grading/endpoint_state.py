@@ -92,3 +92,36 @@ def next_contract(contract: Contract) -> Contract | None:
     """The next simpler contract, or None after the last."""
     index = CONTRACTS.index(contract)
     return CONTRACTS[index + 1] if index + 1 < len(CONTRACTS) else None
+
+
+def remember_discrimination(
+    profile: EndpointProfile, verdict: str, summary: str, prompt_version: str
+) -> None:
+    """Record what `endpoints check` found: whether this model told strong from weak."""
+    _update(
+        profile,
+        discrimination={
+            "verdict": verdict,
+            "summary": summary,
+            "prompt_version": prompt_version,
+            "checked": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def remembered_discrimination(profile: EndpointProfile) -> dict[str, str] | None:
+    """The last discrimination verdict recorded for this endpoint, if any."""
+    found = _entry(profile).get("discrimination")
+    return found if isinstance(found, dict) and "verdict" in found else None
+
+
+def grading_warning(profile: EndpointProfile) -> str | None:
+    """A warning when `endpoints check` found that this model's grades cannot be trusted."""
+    found = remembered_discrimination(profile)
+    if found is None or found["verdict"] == "discriminates":
+        return None
+    return (
+        f"{profile.model} did not tell a strong answer from a weak one in `interviewer"
+        f" endpoints check` ({found.get('summary', found['verdict'])}): grades from this"
+        " model are not to be trusted."
+    )

@@ -114,10 +114,34 @@ def render_check(report: EndpointReport) -> None:
             "contract",
             Text.assemble((_CONTRACT_LABEL[report.chosen], "accent"), " (remembered for grading)"),
         )
+    found = report.discrimination
+    if found is not None:
+        style = "ok" if found.trusted else "bad"
+        verdict = "tells them apart" if found.trusted else "does not tell them apart"
+        table.add_row(
+            "grading",
+            Text.assemble((verdict, style), f": {found.summary()} ({found.seconds:g} s)"),
+        )
     console.print(table)
     if report.error:
         err_console.print(Text.assemble(("Error: ", "bad"), report.error))
-    if report.ok:
+    if report.ok and found is not None and not found.trusted:
+        console.print(
+            Text(
+                f"WARNING: {report.model} answers in the right format but did not grade a strong"
+                " answer clearly above a weak one; grades from this model are not to be"
+                " trusted. Try a larger model.",
+                style="bad",
+            )
+        )
+    elif report.ok and found is None:
+        console.print(
+            Text(
+                "OK: this endpoint answers in JSON (grading not checked: run without --quick).",
+                style="ok",
+            )
+        )
+    elif report.ok:
         console.print(Text("OK: this endpoint can grade.", style="ok"))
     elif report.reachable and report.error is None and report.model_found is not False:
         console.print(

@@ -136,22 +136,28 @@ def _score_style(score: float) -> str:
     return "ok" if score >= 70 else "warn" if score >= 40 else "bad"
 
 
-def render_header(info: GraderInfo, count: int, mode: str, follow_ups: int) -> None:
-    """Announce the session: how many questions, who grades, how to answer."""
+def render_header(
+    info: GraderInfo, count: int, mode: str, follow_ups: int, warning: str | None = None
+) -> None:
+    """Announce the session: how many questions, who grades, how to answer; ``warning`` says
+    why this grader's grades are not to be trusted."""
     grader = (
         "[warn]offline estimate[/warn] — connect a model for full grading"
         " ([accent]interviewer endpoints add[/accent])"
         if info.kind == "offline"
         else f"[accent]{info.label}[/accent]"
     )
+    text = Text.from_markup(
+        f"{count} question(s) · grader: {grader} · follow-ups: {follow_ups}\n"
+        f"End an answer with a line containing only [accent]{END_MARK}[/accent]"
+        " (or Ctrl-D). On a line of its own: [accent]/hint[/accent] reveals a key point"
+        " (costs points), [accent]/skip[/accent], [accent]/quit[/accent]."
+    )
+    if warning:
+        text.append(f"\nWarning: {warning}", style="bad")
     console.print(
         Panel(
-            Text.from_markup(
-                f"{count} question(s) · grader: {grader} · follow-ups: {follow_ups}\n"
-                f"End an answer with a line containing only [accent]{END_MARK}[/accent]"
-                " (or Ctrl-D). On a line of its own: [accent]/hint[/accent] reveals a key point"
-                " (costs points), [accent]/skip[/accent], [accent]/quit[/accent]."
-            ),
+            text,
             title=f"interviewer · {mode}",
             border_style="accent",
         )
