@@ -26,7 +26,9 @@ Scripting, per test:
 * ``server.requests`` records every request (path, query, headers, JSON body) so tests can
   assert on ``response_format``, ``temperature``, ``seed``, the token parameter and messages.
 
-Routes: ``GET /v1/models``, ``POST /v1/chat/completions``, and the Azure forms
+Routes: ``GET /v1/models``, ``POST /v1/chat/completions``, llama.cpp's ``GET /props`` and
+``GET /slots`` (``server.props`` / ``server.slots``; 404 while None), FastAPI's
+``GET /openapi.json`` (``server.openapi_title``, to pose as llama-cpp-python), the Azure forms
 ``/openai/deployments/{deployment}/chat/completions?api-version=...`` and
 ``/openai/v1/...``; any path ending in ``/models`` or ``/chat/completions`` is served, so
 a base URL with or without ``/v1`` both work.
@@ -554,6 +556,10 @@ class ChatServer:
         self.record = record
         self.requests: list[Request] = []
         self.models_status: int = 200
+        # llama.cpp's introspection routes; None answers 404 like a server without them.
+        self.props: dict[str, Any] | None = None
+        self.slots: list[dict[str, Any]] | None = None
+        self.openapi_title: str | None = None
         self._queue: deque[Reply | Handler] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -674,6 +680,17 @@ class ChatServer:
                     self._active -= 1
         if request.method == "GET" and path.endswith("/models"):
             return self._models_reply(request)
+        introspection = {
+            "/props": self.props,
+            "/slots": self.slots,
+            "/openapi.json": None
+            if self.openapi_title is None
+            else {"openapi": "3.1.0", "info": {"title": self.openapi_title}},
+        }
+        if request.method == "GET" and path in introspection:
+            found = introspection[path]
+            if found is not None:
+                return Reply(200, found)
         return openai_error(
             404, f"Unknown route {request.method} {request.path}", type_="not_found_error"
         )

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import ipaddress
 import json
 import os
 import queue
@@ -981,14 +980,9 @@ def run_batch(
 
 def is_local_url(url: str) -> bool:
     """Whether a base URL points at this machine or a private network (no per-token bill)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".internal")):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_unspecified
+    from interviewer.config import is_local_url as local
+
+    return local(url)
 
 
 def default_concurrency(profile: EndpointProfile) -> int:
@@ -996,7 +990,10 @@ def default_concurrency(profile: EndpointProfile) -> int:
 
     Hosted APIs absorb many parallel requests (rate limits permitting); vLLM batches
     continuously; Ollama serves OLLAMA_NUM_PARALLEL requests at a time (often 1-4) and
-    queues the rest, so more in flight only adds latency.
+    queues the rest, so more in flight only adds latency. A llama.cpp server says how many
+    requests it computes at once (its slots, ``chat_client.server_slots``); more in flight
+    would only wait in its queue, time out and be abandoned while the server still computes
+    them, so a local server that says gets exactly that many.
     """
     # Profiles pass through model_dump/model_validate when flags are applied, which marks
     # every field as set; a value other than the default is what shows a user's choice.
@@ -1009,7 +1006,9 @@ def default_concurrency(profile: EndpointProfile) -> int:
         return 2
     if not is_local_url(url):
         return 16
-    return profile.concurrency
+    from interviewer.grading.server_slots import server_slots
+
+    return server_slots(profile) or profile.concurrency
 
 
 def replica_profiles(profile: EndpointProfile) -> list[EndpointProfile]:

@@ -67,7 +67,10 @@ def add(
         typer.Option(help="auto, max_tokens or max_completion_tokens."),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Parallel requests in batch grading (default 8).")
+        int | None, typer.Option(help="Parallel requests in batch grading (default: auto).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds to wait for a reply (default 120).")
     ] = None,
     default: Annotated[
         bool | None,
@@ -92,6 +95,7 @@ def add(
         "contract": contract,
         "token_param": token_param,
         "concurrency": concurrency,
+        "timeout": timeout,
     }
     config.endpoints[name] = _profile(name, existing, base_url, model, options)
     if default or (default is None and not config.default_endpoint):

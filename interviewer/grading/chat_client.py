@@ -15,7 +15,15 @@ What it settles, so that callers never see the SDK:
   llama.cpp's server and llama-cpp-python's (which rejects json_schema) compile it to a
   grammar, so the reply must have the grade's shape rather than be any JSON such as ``{}``.
   Ollama reads a schema only from ``json_schema`` (into its ``format``) and ignores this one;
-* retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``;
+* retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``, for
+  hosted APIs. A server of one's own (``config.is_local_url``) is different: a request that
+  timed out is usually still being computed (a single-slot llama.cpp server works through
+  its queue one request at a time), and sending it again only queues a second copy behind
+  it. So for a local server a timeout is never retried and its message says the server may
+  still be working on it and how to raise ``timeout``; connection failures and 5xx/429
+  answers are still retried here, ``max_retries`` times;
+* the server's parallel slots, where it says (``ChatClient.server_slots``; see
+  ``interviewer.grading.server_slots``), so local concurrency can match;
 * errors: every SDK failure becomes an ``EndpointError`` whose ``kind`` says what happened
   (auth, not_found, connection, timeout, rate_limit, quota, server, bad_request, contract)
   and whose message is one line naming the endpoint and the fix. A rejection whose body names
@@ -42,9 +50,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
+from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile, is_local_url
 from interviewer.errors import EndpointError
 from interviewer.grading.grade import Usage
+from interviewer.grading.server_slots import ROUTES, server_root, slots_in
 
 if TYPE_CHECKING:
     import openai
@@ -54,6 +63,10 @@ Message = dict[str, str]
 # OpenAI reasoning models reject max_tokens and any temperature but the default.
 _REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.IGNORECASE)
 _CONNECT_TIMEOUT = 10.0
+# How long to wait for a server to say how many slots it has; it answers at once or not at all.
+_PROPS_TIMEOUT = 5.0
+# Errors a local server gets another try for (never a timeout: see the module docstring).
+_RETRIED_LOCALLY = ("connection", "server", "rate_limit")
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,9 @@ class ChatClient:
         key = api_key or KEYLESS_PLACEHOLDER
         retries = profile.max_retries if max_retries is None else max_retries
         self.max_retries = retries
+        # Local servers: the SDK retries nothing (it would re-send a timed-out request);
+        # complete() retries the other transient failures itself.
+        self._own_retries = {url: retries if is_local_url(url) else 0 for url in profile.urls}
         timeout = openai.Timeout(profile.timeout, connect=min(_CONNECT_TIMEOUT, profile.timeout))
         headers = dict(profile.headers) or None
         self._clients: list[tuple[str, openai.OpenAI]] = []
@@ -152,7 +168,7 @@ class ChatClient:
                     api_version=profile.api_version,
                     api_key=key,
                     timeout=timeout,
-                    max_retries=retries,
+                    max_retries=retries - self._own_retries[url],
                     default_headers=headers,
                 )
             else:
@@ -160,7 +176,7 @@ class ChatClient:
                     base_url=url,
                     api_key=key,
                     timeout=timeout,
-                    max_retries=retries,
+                    max_retries=retries - self._own_retries[url],
                     default_headers=headers,
                 )
             self._clients.append((url, client))
@@ -195,10 +211,17 @@ class ChatClient:
         )
         url, client = self._next()
         start = time.perf_counter()
-        try:
-            response = client.chat.completions.create(**body)
-        except Exception as exc:
-            raise self._map_error(exc, url, contract) from None
+        own_retries = self._own_retries.get(url, 0)
+        for attempt in range(own_retries + 1):
+            try:
+                response = client.chat.completions.create(**body)
+                break
+            except Exception as exc:
+                error = self._map_error(exc, url, contract)
+                if attempt < own_retries and error.kind in _RETRIED_LOCALLY:
+                    time.sleep(_retry_delay(exc, attempt))
+                    continue
+                raise error from None
         duration_ms = int((time.perf_counter() - start) * 1000)
         if not response.choices:
             raise EndpointError(
@@ -224,6 +247,21 @@ class ChatClient:
             duration_ms=duration_ms,
         )
 
+    def server_slots(self) -> int | None:
+        """The first base URL's parallel slots, where the server says (``server_slots``)."""
+        url, client = self._clients[0]
+        quick = client.with_options(max_retries=0, timeout=_PROPS_TIMEOUT)
+        root = server_root(url)
+        for route in ROUTES:
+            try:
+                data = quick.get(root + route, cast_to=object)
+            except Exception:  # no such route, or no answer: this server does not say
+                continue
+            slots = slots_in(route, data)
+            if slots is not None:
+                return slots
+        return None
+
     def list_models(self) -> list[str]:
         """The model ids the server lists (``GET /models``)."""
         url, client = self._clients[0]
@@ -244,11 +282,7 @@ class ChatClient:
 
         name = f"Endpoint '{self.profile.name}' ({url})"
         if isinstance(exc, openai.APITimeoutError):
-            return EndpointError(
-                f"{name} did not answer within {self.profile.timeout:g} s: raise the profile's"
-                " timeout, lower --concurrency, or check that the server is not stuck.",
-                kind="timeout",
-            )
+            return self._timed_out(name, url)
         if isinstance(exc, openai.APIConnectionError):
             return EndpointError(
                 f"Cannot reach {name[0].lower()}{name[1:]}: {_cause(exc)}. Is the server"
@@ -258,6 +292,27 @@ class ChatClient:
         if not isinstance(exc, openai.APIStatusError):
             return EndpointError(f"{name} failed: {type(exc).__name__}: {exc}", kind="server")
         return self._status_error(exc, name, contract, route)
+
+    def _timed_out(self, name: str, url: str) -> EndpointError:
+        """A timeout, saying whether the request was sent again and what to change."""
+        waited = f"{self.profile.timeout:g} s"
+        if is_local_url(url):
+            return EndpointError(
+                f"{name} did not answer within {waited}. The request was not sent again: a"
+                " local server may still be working on it (a single-slot server computes one"
+                " request at a time and queues the rest). Raise the endpoint's timeout"
+                f" (`interviewer endpoints add {self.profile.name} --base-url {url} --model"
+                f" {self.profile.model} --timeout 600`, or timeout = 600 under"
+                f" [endpoints.{self.profile.name}] in config.toml), or lower --concurrency to"
+                " the server's parallel slots.",
+                kind="timeout",
+            )
+        tried = f" ({self.max_retries + 1} attempts)" if self.max_retries else ""
+        return EndpointError(
+            f"{name} did not answer within {waited}{tried}: raise the profile's timeout, lower"
+            " --concurrency, or check that the server is not stuck.",
+            kind="timeout",
+        )
 
     def _status_error(
         self, exc: openai.APIStatusError, name: str, contract: Contract, route: str
@@ -340,6 +395,19 @@ class ChatClient:
             kind="rate_limit",
             status=status,
         )
+
+
+def _retry_delay(exc: Exception, attempt: int) -> float:
+    """Seconds before another try: the server's Retry-After (up to a minute), else backoff."""
+    response = getattr(exc, "response", None)
+    asked = response.headers.get("retry-after") if response is not None else None
+    try:
+        wait = float(asked) if asked else None
+    except ValueError:
+        wait = None
+    if wait is not None and 0 <= wait <= 60:
+        return wait
+    return min(0.5 * 2.0**attempt, 8.0)
 
 
 def _hint(lowered: str) -> str:
