@@ -100,3 +100,23 @@ def test_check_falls_back_to_json_object_without_schema(
     assert grader_for(chat_server).request_body(QUESTION, ANSWER)["response_format"] == {
         "type": "json_object"
     }
+
+
+def test_small_context_window_gets_the_compact_prompt(chat_server: ChatServer) -> None:
+    small = grader_for(chat_server, context_window=4096, max_output_tokens=1024)
+    assert small.prompt_version.startswith("grader_system_compact@")
+    outcome = small.grade(QUESTION, ANSWER)
+    assert outcome.graded, outcome.ungraded_detail
+    assert outcome.info.prompt_version == small.prompt_version
+    system, request = chat_server.last.messages
+    assert "A short example" not in system["content"]
+    assert system["content"].startswith("You grade one written answer")
+    # The short rubric keeps the lowest and highest anchored level of each criterion.
+    assert "  0: Wrong or off-topic" in request["content"]
+    assert "  4: Entirely correct" in request["content"]
+    assert "  2: Partly correct" not in request["content"]
+    chat_server.clear()
+    roomy = grader_for(chat_server, context_window=8192)
+    assert roomy.prompt_version.startswith("grader_system@")
+    roomy.grade(QUESTION, ANSWER)
+    assert "  2: Partly correct" in chat_server.last.messages[1]["content"]

@@ -6,7 +6,9 @@ through them:
 
 1. **Prompt and budget** (``interviewer.grading.request``): ``prompts/grader_system.md``
    and ``grade_request.md``, the candidate's answer last between BEGIN/END marker lines,
-   cut to the profile's answer budget and context window.
+   cut to the profile's answer budget and context window. A profile with a small
+   ``context_window`` (``COMPACT_CONTEXT``, 4,096 tokens or less) gets
+   ``grader_system_compact.md`` and a short rubric instead.
 2. **Output contract** (docs/architecture.md; ``interviewer.grading.endpoint_state``):
    ``response_format`` json_schema, else json_object, else prompt-only. The grader steps
    down only when the server rejects the request and its error names response_format
@@ -52,7 +54,13 @@ from interviewer.grading.endpoint_state import (
 from interviewer.grading.grade import GradeReply, GraderInfo, Outcome, Usage, build_grade
 from interviewer.grading.key_points import resolve_key_points
 from interviewer.grading.reply_parsing import ReplyProblem, interpret_reply
-from interviewer.grading.request import GradePrompts, PreparedRequest, grade_schema, prepare_request
+from interviewer.grading.request import (
+    COMPACT_CONTEXT,
+    GradePrompts,
+    PreparedRequest,
+    grade_schema,
+    prepare_request,
+)
 
 if TYPE_CHECKING:
     from interviewer.grading.chat_client import ChatClient, Completion, Message
@@ -90,7 +98,9 @@ class LLMGrader:
             )
         self.profile = profile
         self.samples = samples
-        self._prompts = GradePrompts(prompts_dir)
+        window = profile.context_window
+        compact = window is not None and window <= COMPACT_CONTEXT
+        self._prompts = GradePrompts(prompts_dir, compact=compact)
         self.prompt_version = self._prompts.version
         forced = profile.contract
         self._contract: Contract = (
