@@ -49,6 +49,8 @@ class Exchange:
     time_taken_ms: int = 0
     error: str | None = None
     follow_ups: list[Exchange] = field(default_factory=list)
+    # Why the follow-ups after this answer differ from the usual (it could not be graded).
+    follow_up_note: str | None = None
 
     @property
     def graded(self) -> bool:
@@ -174,16 +176,20 @@ class Session:
     def follow_ups_for(self, exchange: Exchange) -> list[FollowUp]:
         """Follow-ups to ask after an answer: the bank's curated ones first, then the grader's.
 
-        None after a skip or an ungraded answer: probing an answer nobody assessed would be
-        guesswork.
+        None after a skip. After an ungraded answer only the bank's curated ones: the
+        grader's aim at gaps that only a grade finds. None at all when the endpoint failed,
+        as the follow-up's answer could not be graded either (and a local server that timed
+        out may still be busy with the first request). ``exchange.follow_up_note`` says why.
         """
         grade = exchange.outcome.grade if exchange.outcome is not None else None
-        if self.max_follow_ups == 0 or exchange.kind != "answer" or grade is None:
+        if self.max_follow_ups == 0 or exchange.kind != "answer" or exchange.outcome is None:
+            return []
+        if grade is None and exchange.error is not None:
             return []
         chosen: list[FollowUp] = []
         seen: set[str] = set()
         candidates = [FollowUp(t, "bank") for t in exchange.question.follow_ups] + [
-            FollowUp(t, "grader") for t in grade.follow_ups
+            FollowUp(t, "grader") for t in (grade.follow_ups if grade is not None else [])
         ]
         for candidate in candidates:
             key = candidate.text.strip().lower()
@@ -245,6 +251,7 @@ class Session:
             )
             exchange.error = str(exc)
             exchange.outcome = outcome
+            exchange.follow_up_note = self._follow_up_note(exchange)
             self.store.record_outcome(exchange.attempt_id, outcome, final_score=None)
             if is_fatal(exc):
                 raise
@@ -253,7 +260,27 @@ class Session:
         if outcome.grade is not None:
             penalty = self.hint_penalty * exchange.hints_used
             exchange.final_score = round(max(0.0, outcome.grade.score - penalty), 1)
+        exchange.follow_up_note = self._follow_up_note(exchange)
         self.store.record_outcome(exchange.attempt_id, outcome, final_score=exchange.final_score)
+
+    def _follow_up_note(self, exchange: Exchange) -> str | None:
+        """What the candidate is told when an ungraded answer changes the follow-ups."""
+        if exchange.kind != "answer" or exchange.graded or self.max_follow_ups == 0:
+            return None
+        if exchange.error is not None:
+            return (
+                "No follow-up question: the endpoint failed, so an answer to a follow-up could"
+                " not be graded either."
+            )
+        if exchange.question.follow_ups:
+            return (
+                "This answer could not be graded, so the grader's follow-ups (aimed at the gaps"
+                " a grade finds) are not available: the bank's follow-up comes instead."
+            )
+        return (
+            "No follow-up question: follow-ups aim at the gaps a grade finds, this answer could"
+            " not be graded, and the bank has no follow-up for this question."
+        )
 
     # ------------------------------------------------------------------ end
 

@@ -333,6 +333,8 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         body.append(
             "Your answer is saved; grade it later with `interviewer regrade`.", style="muted"
         )
+        if exchange.follow_up_note:
+            body.append(f"\n{exchange.follow_up_note}", style="muted")
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
     render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)
