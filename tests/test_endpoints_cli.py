@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from interviewer.cli import app
-from interviewer.config import CONFIG_NAME, STATE_NAME, load_config
+from interviewer.config import CONFIG_NAME, STATE_NAME, load_config, save_config
 from interviewer.grading.discrimination import STRONG_ANSWER, WEAK_ANSWER
 from tests import chat_server as cs
 from tests.chat_server import ChatServer
@@ -491,3 +491,23 @@ def test_check_cannot_conclude_when_the_check_answers_are_ungraded(
     out = flat(result.output)
     assert "could not grade the check answers (the strong answer: unparseable" in out
     assert "not to be trusted" in out
+
+
+def test_check_timeout_is_reported_in_one_short_line(chat_server: ChatServer) -> None:
+    chat_server.handler = lambda request: (
+        cs.matching_grade_reply(request)
+        if "You are a health check" in request.prompt_text
+        else cs.completion("late", delay=2)
+    )
+    add_local(chat_server)
+    config = load_config()
+    config.endpoints["local"].timeout = 0.5
+    save_config(config)
+    result = invoke("endpoints", "check", "local")
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "could not grade the check answers (the strong answer: timeout: Endpoint 'local'" in out
+    assert "did not answer within 0.5 s)" in out
+    # Not sent again: a local server may still be computing it.
+    graded = [r for r in chat_server.chat_requests if "BEGIN CANDIDATE ANSWER" in r.prompt_text]
+    assert len(graded) == 1

@@ -133,7 +133,9 @@ def check_discrimination(grader: Grader) -> Discrimination:
         try:
             outcome = grader.grade(PROBE_QUESTION, answer)
         except EndpointError as exc:
-            return _ungraded(f"the {label} answer: endpoint error: {exc}", scores, started)
+            # The first sentence names the failure; the fix is shown where it happened.
+            first = str(exc).split(". ", 1)[0].split(": ", 1)[0]
+            return _ungraded(f"the {label} answer: {exc.kind}: {first}", scores, started)
         if outcome.grade is None:
             return _ungraded(f"the {label} answer: {_why(outcome)}", scores, started)
         scores.append(outcome.grade.score)
