@@ -489,7 +489,9 @@ def test_check_cannot_conclude_when_the_check_answers_are_ungraded(
     result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
     assert result.exit_code == 1
     out = flat(result.output)
-    assert "could not grade the check answers (the strong answer: unparseable" in out
+    assert "grading could not be checked: could not grade the check answers" in out
+    assert "(the strong answer: unparseable" in out
+    assert "WARNING: test-model could not grade a strong and a weak check answer" in out
     assert "not to be trusted" in out
 
 

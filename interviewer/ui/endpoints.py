@@ -117,7 +117,11 @@ def render_check(report: EndpointReport) -> None:
     found = report.discrimination
     if found is not None:
         style = "ok" if found.trusted else "bad"
-        verdict = "tells them apart" if found.trusted else "does not tell them apart"
+        verdict = {
+            "discriminates": "tells them apart",
+            "flat": "does not tell them apart",
+            "ungraded": "could not be checked",
+        }[found.verdict]
         table.add_row(
             "grading",
             Text.assemble((verdict, style), f": {found.summary()} ({found.seconds:g} s)"),
@@ -126,11 +130,16 @@ def render_check(report: EndpointReport) -> None:
     if report.error:
         err_console.print(Text.assemble(("Error: ", "bad"), report.error))
     if report.ok and found is not None and not found.trusted:
+        what = (
+            "could not grade a strong and a weak check answer"
+            if found.verdict == "ungraded"
+            else "answers in the right format but did not grade a strong answer clearly above"
+            " a weak one"
+        )
         console.print(
             Text(
-                f"WARNING: {report.model} answers in the right format but did not grade a strong"
-                " answer clearly above a weak one; grades from this model are not to be"
-                " trusted. Try a larger model.",
+                f"WARNING: {report.model} {what}; grades from this model are not to be trusted."
+                " Try a larger model.",
                 style="bad",
             )
         )
