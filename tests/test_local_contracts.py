@@ -120,3 +120,19 @@ def test_small_context_window_gets_the_compact_prompt(chat_server: ChatServer) -
     assert roomy.prompt_version.startswith("grader_system@")
     roomy.grade(QUESTION, ANSWER)
     assert "  2: Partly correct" in chat_server.last.messages[1]["content"]
+
+
+def test_practice_warning_says_when_the_check_could_not_grade(chat_server: ChatServer) -> None:
+    from interviewer.grading.endpoint_state import grading_warning, remember_discrimination
+
+    profile = profile_for(chat_server)
+    assert grading_warning(profile) is None  # never checked: nothing to warn about
+    remember_discrimination(
+        profile, "ungraded", "could not grade the check answers (the strong answer: x)", "v"
+    )
+    warning = grading_warning(profile)
+    assert warning is not None
+    assert warning.startswith("in `interviewer endpoints check`, test-model could not grade")
+    assert warning.endswith("grades from this model are not to be trusted.")
+    remember_discrimination(profile, "discriminates", "strong 90, weak 10", "v")
+    assert grading_warning(profile) is None

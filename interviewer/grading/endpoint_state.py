@@ -120,8 +120,13 @@ def grading_warning(profile: EndpointProfile) -> str | None:
     found = remembered_discrimination(profile)
     if found is None or found["verdict"] == "discriminates":
         return None
+    summary = found.get("summary", found["verdict"])
+    if found["verdict"] == "ungraded":
+        return (
+            f"in `interviewer endpoints check`, {profile.model} {summary}: grades from this"
+            " model are not to be trusted."
+        )
     return (
         f"{profile.model} did not tell a strong answer from a weak one in `interviewer"
-        f" endpoints check` ({found.get('summary', found['verdict'])}): grades from this"
-        " model are not to be trusted."
+        f" endpoints check` ({summary}): grades from this model are not to be trusted."
     )
