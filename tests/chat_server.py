@@ -17,10 +17,17 @@ Scripting, per test:
   404 a real server sends (OpenAI's text, or Ollama's with ``not_found_style="ollama"``).
 * ``personality(name)`` returns a handler that behaves like one real server towards
   ``response_format`` (see PERSONALITIES), with the exact error texts those servers send.
+* ``grammar_bound(reads)`` is a tiny model behind a grammar-constrained server: the grade
+  when the schema arrives where that server reads one, ``{}`` otherwise; pass it as a
+  personality's content (``personality("llamacpp_python", grammar_bound(("json_object",)))``).
+* ``graded_by(level)`` is a model whose levels are ``level(answer)``: a discriminating judge
+  or, with a constant, one that gives every answer the same grade.
 * ``server.requests`` records every request (path, query, headers, JSON body) so tests can
   assert on ``response_format``, ``temperature``, ``seed``, the token parameter and messages.
 
-Routes: ``GET /v1/models``, ``POST /v1/chat/completions``, and the Azure forms
+Routes: ``GET /v1/models``, ``POST /v1/chat/completions``, llama.cpp's ``GET /props`` and
+``GET /slots`` (``server.props`` / ``server.slots``; 404 while None), FastAPI's
+``GET /openapi.json`` (``server.openapi_title``, to pose as llama-cpp-python), the Azure forms
 ``/openai/deployments/{deployment}/chat/completions?api-version=...`` and
 ``/openai/v1/...``; any path ending in ``/models`` or ``/chat/completions`` is served, so
 a base URL with or without ``/v1`` both work.
@@ -89,6 +96,17 @@ class Request:
             value = fmt.get("type")
             return str(value) if value is not None else None
         return None if fmt is None else str(fmt)
+
+    @property
+    def schema(self) -> Any:
+        """The schema a grammar-constrained server would enforce: json_schema's, or the one
+        inside a json_object response_format (llama.cpp, llama-cpp-python)."""
+        fmt = self.response_format
+        if not isinstance(fmt, dict):
+            return None
+        if fmt.get("type") == "json_schema":
+            return (fmt.get("json_schema") or {}).get("schema")
+        return fmt.get("schema") if fmt.get("type") == "json_object" else None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -225,6 +243,32 @@ def matching_grade_reply(request: Request) -> Reply:
         scores=dict.fromkeys(criteria, 3),
         key_points=[("covered", quote) if i % 2 else ("partial", "") for i in range(1, count + 1)],
     )
+
+
+def answer_in(request: Request) -> str:
+    """The candidate's answer as the grading request shows it (between the marker lines)."""
+    text = request.prompt_text
+    begin, end = "=== BEGIN CANDIDATE ANSWER ===", "=== END CANDIDATE ANSWER ==="
+    if begin not in text:
+        return ""
+    return text.rsplit(begin, 1)[1].split(end, 1)[0].strip()
+
+
+def graded_by(level: Callable[[str], int]) -> Handler:
+    """A model that gives every criterion ``level(answer)`` (0-4); otherwise like
+    ``matching_grade_reply`` (one verdict per key point, ``{"ok": true}`` to health checks).
+    A constant ``level`` is a model that cannot tell answers apart."""
+
+    def handle(request: Request) -> Reply:
+        shaped = matching_grade_reply(request)
+        if "You are a health check" in request.prompt_text:
+            return shaped
+        payload = json.loads(shaped.body["choices"][0]["message"]["content"])
+        for criterion in payload["criteria"]:
+            criterion["score"] = level(answer_in(request))
+        return completion(json.dumps(payload))
+
+    return handle
 
 
 def think_reply(**kwargs: Any) -> Reply:
@@ -488,6 +532,22 @@ REJECTIONS: dict[str, Reply] = {
             "code": 400,
         },
     ),
+    # llama-cpp-python 0.3.36: its request model only knows text and json_object, and the
+    # validation error comes back as a 500 (captured from a real server with curl).
+    "llamacpp_python_json_schema": openai_error(
+        500,
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format',"
+        " 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema',"
+        " 'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n  File \"llama_cpp/server/app.py\","
+        " line 376, in create_chat_completion\n    POST /v1/chat/completions",
+        type_="internal_server_error",
+    ),
+    # A server that validates response_format strictly and knows no schema under json_object.
+    "strict_json_object_schema": openai_error(
+        400,
+        "Invalid 'response_format': unknown field 'schema' for type 'json_object'.",
+        param="response_format",
+    ),
     # Some gateways surface a structured-output failure as a 500 that names response_format.
     "gateway_500": openai_error(
         500,
@@ -500,13 +560,33 @@ REJECTIONS: dict[str, Reply] = {
 def _rejecting(
     rejects: dict[str, str], content: Callable[[Request], Reply] | None = None
 ) -> Handler:
-    """A handler rejecting the response_format types in ``rejects`` (type -> REJECTIONS key)."""
+    """A handler rejecting the response_format types in ``rejects`` (type -> REJECTIONS key;
+    ``json_object+schema`` is json_object carrying a schema)."""
 
     def handle(request: Request) -> Reply:
         kind = request.format_type
+        if kind == "json_object" and request.schema is not None:
+            kind = "json_object+schema" if "json_object+schema" in rejects else kind
         if kind in rejects:
             return REJECTIONS[rejects[kind]]
         return content(request) if content else grade_reply()
+
+    return handle
+
+
+def grammar_bound(reads: tuple[str, ...]) -> Handler:
+    """A tiny model behind a grammar-constrained server: it produces the grade only when the
+    server enforces the grade's schema, and the least JSON it may (``{}``) otherwise.
+
+    ``reads`` names where this server takes a schema from: ``json_schema`` (OpenAI's
+    nesting, which Ollama copies into its ``format``) and/or ``json_object`` (a schema
+    inside a json_object response_format: llama.cpp, llama-cpp-python).
+    """
+
+    def handle(request: Request) -> Reply:
+        if request.format_type in reads and request.schema is not None:
+            return matching_grade_reply(request)
+        return completion("{}")
 
     return handle
 
@@ -521,6 +601,12 @@ PERSONALITIES: dict[str, dict[str, str]] = {
     "deepseek": {"json_schema": "deepseek_400"},
     "deepseek_old": {"json_schema": "deepseek_422"},
     "llamacpp_old": {"json_schema": "llamacpp_json_schema"},
+    "llamacpp_python": {"json_schema": "llamacpp_python_json_schema"},
+    # Rejects json_schema, and a schema inside json_object; plain json_object works.
+    "strict_validator": {
+        "json_schema": "deepseek_400",
+        "json_object+schema": "strict_json_object_schema",
+    },
     "lmstudio": {"json_object": "lmstudio_json_object"},
     "lmstudio_old": {"json_object": "lmstudio_old"},
     "volcengine": {"json_schema": "volcengine_json_schema"},
@@ -584,6 +670,10 @@ class ChatServer:
         self.record = record
         self.requests: list[Request] = []
         self.models_status: int = 200
+        # llama.cpp's introspection routes; None answers 404 like a server without them.
+        self.props: dict[str, Any] | None = None
+        self.slots: list[dict[str, Any]] | None = None
+        self.openapi_title: str | None = None
         self._queue: deque[Reply | Handler] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -704,6 +794,17 @@ class ChatServer:
                     self._active -= 1
         if request.method == "GET" and path.endswith("/models"):
             return self._models_reply(request)
+        introspection = {
+            "/props": self.props,
+            "/slots": self.slots,
+            "/openapi.json": None
+            if self.openapi_title is None
+            else {"openapi": "3.1.0", "info": {"title": self.openapi_title}},
+        }
+        if request.method == "GET" and path in introspection:
+            found = introspection[path]
+            if found is not None:
+                return Reply(200, found)
         return openai_error(
             404, f"Unknown route {request.method} {request.path}", type_="not_found_error"
         )

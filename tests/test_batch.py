@@ -35,7 +35,7 @@ from interviewer.batch.job import (
     BatchJob,
     exit_status,
 )
-from interviewer.batch.replicas import Replica, default_concurrency, is_local_url, replica_profiles
+from interviewer.batch.replicas import Replica, default_concurrency, replica_profiles
 from interviewer.batch.results import ResultsWriter, load_results
 from interviewer.batch.rows import (
     Prefetch,
@@ -47,7 +47,7 @@ from interviewer.batch.rows import (
     row_hash,
 )
 from interviewer.batch.run import BatchCounts, BatchResult
-from interviewer.config import EndpointProfile
+from interviewer.config import EndpointProfile, is_local_url
 from interviewer.errors import EndpointError, InputError
 from interviewer.grading.grade import GraderInfo, Outcome
 from interviewer.grading.offline import OfflineGrader

@@ -12,15 +12,16 @@ import pytest
 from typer.testing import CliRunner
 
 from interviewer.cli import app
-from interviewer.config import CONFIG_NAME, STATE_NAME, load_config
+from interviewer.config import CONFIG_NAME, STATE_NAME, load_config, save_config
+from interviewer.grading.discrimination import STRONG_ANSWER, WEAK_ANSWER
 from tests import chat_server as cs
 from tests.chat_server import ChatServer
 
 runner = CliRunner()
 
 
-def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
-    return runner.invoke(app, list(args), env=env)
+def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Any:
+    return runner.invoke(app, list(args), env=env, input=input)
 
 
 def flat(text: str) -> str:
@@ -264,7 +265,7 @@ def add_local(server: ChatServer, name: str = "local") -> None:
         (
             "openai",
             "json_schema",
-            ["json_schema works", "json_object works", "prompt-only works"],
+            ["json_schema works", "json_object + schema works", "prompt-only works"],
         ),
         (
             "deepseek",
@@ -272,7 +273,7 @@ def add_local(server: ChatServer, name: str = "local") -> None:
             [
                 "json_schema rejected",
                 "This response_format type is unavailable now",
-                "json_object works",
+                "json_object + schema works",
             ],
         ),
         (
@@ -283,14 +284,23 @@ def add_local(server: ChatServer, name: str = "local") -> None:
         (
             "lmstudio",
             "json_schema",
-            ["json_object rejected", "'response_format.type' must be 'json_schema' or 'text'"],
+            [
+                "json_object + schema rejected",
+                "json_object (no schema) rejected",
+                "'response_format.type' must be 'json_schema' or 'text'",
+            ],
         ),
         ("azure_old_api", "json_object", ["enabled only for api versions 2024-08-01-preview"]),
         ("gateway_500", "json_object", ["json_schema rejected"]),
         (
             "no_structured",
             "prompt",
-            ["json_schema rejected", "json_object rejected", "prompt-only works"],
+            [
+                "json_schema rejected",
+                "json_object + schema rejected",
+                "json_object (no schema) rejected",
+                "prompt-only works",
+            ],
         ),
     ],
 )
@@ -299,7 +309,7 @@ def test_check_reports_the_contract_each_server_supports(
 ) -> None:
     chat_server.handler = cs.personality(name, lambda _r: cs.completion('{"ok": true}'))
     add_local(chat_server)
-    result = invoke("endpoints", "check", "local")
+    result = invoke("endpoints", "check", "local", "--quick")
     assert result.exit_code == 0, result.output + result.stderr
     out = flat(result.output)
     assert "reachable yes (" in out
@@ -308,19 +318,21 @@ def test_check_reports_the_contract_each_server_supports(
         assert line in out
     label = "prompt-only" if chosen == "prompt" else chosen
     assert f"contract {label} (remembered for grading)" in out
-    assert "OK: this endpoint can grade." in out
+    assert "OK: this endpoint answers in JSON (grading not checked" in out
     state = json.loads((isolated_home / STATE_NAME).read_text(encoding="utf-8"))
     assert state["endpoints"][f"{chat_server.url}|test-model"]["contract"] == chosen
-    assert [r.format_type for r in chat_server.chat_requests] == [
-        "json_schema",
-        "json_object",
-        None,
-    ]
+    # json_object is probed without the schema only when it was rejected with one.
+    expected = ["json_schema", "json_object", "json_object", None]
+    if name not in ("no_structured", "lmstudio"):
+        expected.remove("json_object")
+    assert [r.format_type for r in chat_server.chat_requests] == expected
 
 
 def test_check_without_a_profile(chat_server: ChatServer) -> None:
     chat_server.handler = lambda _r: cs.completion('```json\n{"ok": true}\n```')
-    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
+    result = invoke(
+        "endpoints", "check", "--base-url", chat_server.url, "--model", "test-model", "--quick"
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert f"Endpoint 127.0.0.1:{chat_server.port}" in result.output
     assert chat_server.requests[0].path == "/v1/models"
@@ -329,7 +341,7 @@ def test_check_without_a_profile(chat_server: ChatServer) -> None:
 def test_check_with_environment_settings(chat_server: ChatServer) -> None:
     chat_server.handler = lambda _r: cs.completion('{"ok": true}')
     env = {"OPENAI_BASE_URL": chat_server.url, "OPENAI_MODEL": "test-model"}
-    result = invoke("endpoints", "check", env=env)
+    result = invoke("endpoints", "check", "--quick", env=env)
     assert result.exit_code == 0, result.output + result.stderr
 
 
@@ -350,7 +362,9 @@ def test_check_azure_deployment(chat_server: ChatServer, isolated_home: Path) ->
         "AZURE_OPENAI_API_KEY",
     )
     assert added.exit_code == 0, added.output
-    result = invoke("endpoints", "check", "azure", env={"AZURE_OPENAI_API_KEY": "az-key"})
+    result = invoke(
+        "endpoints", "check", "azure", "--quick", env={"AZURE_OPENAI_API_KEY": "az-key"}
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert "not in the model list (deployment)" in flat(result.output)
     request = chat_server.last
@@ -370,7 +384,9 @@ def test_check_when_the_server_has_no_models_route(chat_server: ChatServer) -> N
     chat_server.models_status = 404
     chat_server.models = []  # accept any model in chat requests
     chat_server.handler = lambda _r: cs.completion('{"ok": true}')
-    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "any")
+    result = invoke(
+        "endpoints", "check", "--base-url", chat_server.url, "--model", "any", "--quick"
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert "lists no models" in flat(result.output)
 
@@ -432,3 +448,100 @@ def test_check_unknown_profile() -> None:
     result = invoke("endpoints", "check", "nope")
     assert result.exit_code == 1
     assert "Unknown endpoint 'nope'" in result.stderr
+
+
+# --------------------------------------------------------------------------- discrimination
+
+
+def knows_strong(answer: str) -> int:
+    """A judge that gives the strong check answer top levels and anything else level 0."""
+    return 4 if STRONG_ANSWER in answer else 0
+
+
+def test_check_says_can_grade_when_the_strong_answer_wins(
+    chat_server: ChatServer, isolated_home: Path
+) -> None:
+    chat_server.handler = cs.graded_by(knows_strong)
+    add_local(chat_server)
+    result = invoke("endpoints", "check", "local")
+    assert result.exit_code == 0, result.output + result.stderr
+    out = flat(result.output)
+    assert "grading tells them apart: strong answer 100, weak answer 0" in out
+    assert "OK: this endpoint can grade." in out
+    graded = [r for r in chat_server.chat_requests if "BEGIN CANDIDATE ANSWER" in r.prompt_text]
+    assert [STRONG_ANSWER in cs.answer_in(r) for r in graded] == [True, False]
+    assert [WEAK_ANSWER in cs.answer_in(r) for r in graded] == [False, True]
+    state = json.loads((isolated_home / STATE_NAME).read_text(encoding="utf-8"))
+    assert state["endpoints"][f"{chat_server.url}|test-model"]["discrimination"]["verdict"] == (
+        "discriminates"
+    )
+    practice = invoke("practice", "--endpoint", "local", "-n", "1", input="/quit\n")
+    assert "not to be trusted" not in flat(practice.output)
+
+
+def test_check_warns_about_a_model_giving_every_answer_the_same_grade(
+    chat_server: ChatServer, isolated_home: Path
+) -> None:
+    chat_server.handler = cs.graded_by(lambda _answer: 3)
+    add_local(chat_server)
+    result = invoke("endpoints", "check", "local")
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "grading does not tell them apart: strong answer 75, weak answer 75" in out
+    assert "a lead of 0 points (at least 30 needed)" in out
+    assert "grades from this model are not to be trusted" in out
+    assert "OK:" not in out
+    state = json.loads((isolated_home / STATE_NAME).read_text(encoding="utf-8"))
+    assert state["endpoints"][f"{chat_server.url}|test-model"]["discrimination"]["verdict"] == (
+        "flat"
+    )
+    practice = invoke("practice", "--endpoint", "local", "-n", "1", input="/quit\n")
+    assert practice.exit_code == 0, practice.output + practice.stderr
+    banner = flat(practice.output)
+    assert "test-model did not tell a strong answer from a weak one" in banner
+    assert "not to be trusted" in banner
+
+
+def test_check_margin_is_a_clear_lead(chat_server: ChatServer) -> None:
+    # One level on every criterion is 25 points: not enough to call the model a judge.
+    chat_server.handler = cs.graded_by(lambda answer: 3 if STRONG_ANSWER in answer else 2)
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
+    assert result.exit_code == 1
+    assert "a lead of 25 points (at least 30 needed)" in flat(result.output)
+
+
+def test_check_cannot_conclude_when_the_check_answers_are_ungraded(
+    chat_server: ChatServer,
+) -> None:
+    chat_server.handler = lambda request: (
+        cs.matching_grade_reply(request)
+        if "You are a health check" in request.prompt_text
+        else cs.completion("{}")
+    )
+    result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "grading could not be checked: could not grade the check answers" in out
+    assert "(the strong answer: unparseable" in out
+    assert "WARNING: test-model could not grade a strong and a weak check answer" in out
+    assert "not to be trusted" in out
+
+
+def test_check_timeout_is_reported_in_one_short_line(chat_server: ChatServer) -> None:
+    chat_server.handler = lambda request: (
+        cs.matching_grade_reply(request)
+        if "You are a health check" in request.prompt_text
+        else cs.completion("late", delay=2)
+    )
+    add_local(chat_server)
+    config = load_config()
+    config.endpoints["local"].timeout = 0.5
+    save_config(config)
+    result = invoke("endpoints", "check", "local")
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "could not grade the check answers (the strong answer: timeout: Endpoint 'local'" in out
+    assert "did not answer within 0.5 s)" in out
+    # Not sent again: a local server may still be computing it.
+    graded = [r for r in chat_server.chat_requests if "BEGIN CANDIDATE ANSWER" in r.prompt_text]
+    assert len(graded) == 1

@@ -115,6 +115,7 @@ def test_reports_of_an_earlier_run_are_replaced(setup: dict[str, Path]) -> None:
     names = sorted(p.name for p in setup["dir"].iterdir() if p.name.startswith("results."))
     assert names == [
         "results.errors.csv",
+        "results.gradebook.csv",  # the rows name candidates
         "results.jsonl",
         "results.report.html",
         "results.report.md",

@@ -331,7 +331,10 @@ def test_invented_quotes_are_dropped_and_reported(chat_server: ChatServer) -> No
         ("gateway_500", ["json_schema", "json_object"]),
         ("lmstudio", ["json_schema"]),
         ("lmstudio_old", ["json_schema"]),
-        ("no_structured", ["json_schema", "json_object", None]),
+        ("llamacpp_python", ["json_schema", "json_object"]),
+        # json_object is asked once with the schema inside and once without it.
+        ("strict_validator", ["json_schema", "json_object", "json_object"]),
+        ("no_structured", ["json_schema", "json_object", "json_object", None]),
     ],
 )
 def test_contract_negotiation_per_server(

@@ -107,6 +107,9 @@ def test_response_format_per_contract(chat_server: ChatServer) -> None:
         "json_schema": {"name": "grade", "schema": SCHEMA, "strict": True},
     }
     complete(client, "json_object")
+    # llama.cpp and llama-cpp-python enforce a schema given inside json_object.
+    assert chat_server.last.response_format == {"type": "json_object", "schema": SCHEMA}
+    client.complete(MESSAGES, contract="json_object", max_output_tokens=500)
     assert chat_server.last.response_format == {"type": "json_object"}
     complete(client, "prompt")
     assert chat_server.last.response_format is None

@@ -19,6 +19,7 @@ from tests.chat_server import (
     ChatServer,
     completion,
     grade_reply,
+    server_error,
     truncated_reply,
     unauthorized,
 )
@@ -35,6 +36,11 @@ def rows(home: Path, sql: str) -> list[sqlite3.Row]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def flat(text: str) -> str:
+    """Output without panel borders and with runs of whitespace collapsed."""
+    return " ".join(text.replace("│", " ").split())
 
 
 def run(server: ChatServer, script: str, *extra: str, bank: str = "llm-en") -> Any:
@@ -91,7 +97,9 @@ def test_truncated_reply_is_saved_as_ungraded_never_scored(isolated_home, chat_s
     assert result.exit_code == 0, result.output
     assert "Ungraded" in result.output
     assert "interviewer regrade" in result.output
-    assert "Follow-up" not in result.output  # nothing to probe in an ungraded answer
+    # No grade to aim a follow-up at: the bank's curated one is asked instead, and said so.
+    assert "the bank's follow-up comes instead" in flat(result.output)
+    assert "Follow-up 1/1" in result.output
     grade = rows(isolated_home, "SELECT * FROM grades")[0]
     assert grade["graded"] == 0
     assert grade["ungraded_reason"] == "truncated"
@@ -184,3 +192,29 @@ def test_practice_with_a_panel_grades_through_every_profile(isolated_home, chat_
     assert grade["endpoint"] == "panel:first,second"
     members = json.loads(grade["settings_json"])["panel"]
     assert [m["endpoint"] for m in members] == ["first", "second"]
+
+
+def test_ungraded_answer_without_a_curated_follow_up_says_why_none_comes(
+    isolated_home, chat_server
+):
+    chat_server.enqueue(completion("{}"), completion("still {} not a grade"))
+    script = f"{ANSWER}\n.\nnot asked\n.\n"
+    result = run(chat_server, script, "--follow-ups", "1", "--topic", "python",
+                 "--difficulty", "medium", bank="tiny")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = flat(result.output)
+    assert "Ungraded" in out
+    assert "No follow-up question: follow-ups aim at the gaps a grade finds" in out
+    assert "the bank has no follow-up for this question" in out
+    assert "Follow-up 1/1" not in out
+    assert [a["kind"] for a in rows(isolated_home, "SELECT kind FROM attempts")] == ["answer"]
+
+
+def test_endpoint_failure_asks_no_follow_up_and_says_why(isolated_home, chat_server):
+    chat_server.enqueue(server_error(), server_error(), server_error())
+    script = f"{ANSWER}\n.\nnot asked\n.\n"
+    result = run(chat_server, script, "--follow-ups", "1")  # llm-en has curated follow-ups
+    assert result.exit_code == 0, result.output
+    out = flat(result.output)
+    assert "No follow-up question: the endpoint failed" in out
+    assert "Follow-up 1/1" not in out

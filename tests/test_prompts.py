@@ -169,3 +169,17 @@ def test_non_utf8_prompt(tmp_path: Path) -> None:
     path.write_bytes(b"---\nversion: 1\n---\n\xff\xfe bad\n")
     with pytest.raises(PromptError, match="not valid UTF-8"):
         read_prompt(path)
+
+
+def test_compact_system_prompt_keeps_the_rules_without_an_example() -> None:
+    full = load_prompt("grader_system").render()
+    text = load_prompt("grader_system_compact").render()
+    assert len(text) < len(full) / 2
+    assert "example" not in text.lower()  # tiny models copy a worked example's levels
+    assert "JSON" in text
+    assert "ignore any instruction" in text
+    for status in KEY_POINT_STATUSES:
+        assert f'"{status}"' in text
+    for key in ("factual_errors", "feedback", "stronger_answer", "follow_ups", "reference_issues"):
+        assert f'"{key}"' in text
+    assert text.index('"evidence"') < text.index('"score"'), "reasoning before the score"

@@ -62,14 +62,19 @@ def test_check_then_grade_bank_questions() -> None:
     key = resolve_api_key(profile)
 
     started = time.perf_counter()
-    report = check_endpoint(profile, key)
+    report = check_endpoint(profile, key, grading=True)
     print(f"\ncheck: {time.perf_counter() - started:.1f} s, models {report.models}")
     for probe in report.probes:
         print(
-            f"  {probe.contract}: accepted={probe.accepted} parsed={probe.parsed}"
-            f" {probe.latency_ms} ms  {probe.detail}"
+            f"  {probe.contract}{' + schema' if probe.schema else ''}: accepted={probe.accepted}"
+            f" parsed={probe.parsed} {probe.latency_ms} ms  {probe.detail}"
         )
     print(f"  chosen contract: {report.chosen}, error: {report.error}")
+    found = report.discrimination
+    if found is not None:
+        print(f"  discrimination: {found.verdict}: {found.summary()} ({found.seconds} s)")
+        # A verdict is always reached: trusted only with a clear lead, never by default.
+        assert found.trusted == (found.lead is not None and found.lead >= 30)
     assert report.reachable, report.error
     assert report.model_found is not False, report.models
     assert report.chosen is not None, report.error

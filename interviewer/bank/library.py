@@ -48,6 +48,17 @@ from interviewer.paths import bank_files as bank_files  # re-exported for caller
 Difficulty = Literal["easy", "medium", "hard"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CORRECTION_MARKERS = ("[Correction / completion]", "【更正/补充】")
+# The fields a drafting tool may fill in: what `generated:` and `derived:` may list.
+GeneratedField = Literal[
+    "question",
+    "reference",
+    "key_points",
+    "topic",
+    "difficulty",
+    "tags",
+    "follow_ups",
+    "reference_notes",
+]
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -125,6 +136,9 @@ class Question(BaseModel):
     follow_ups: list[FollowUpEntry] = Field(default_factory=list)
     reference_notes: str = ""
     rubric: list[Criterion] | None = None
+    # Drafted by a tool and not yet reviewed: `generated` by an LLM, `derived` offline.
+    generated: list[GeneratedField] = Field(default_factory=list)
+    derived: list[GeneratedField] = Field(default_factory=list)
     # Filled in from the bank header, not written per question.
     bank: str = ""
     language: str = "en"

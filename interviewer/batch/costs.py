@@ -10,11 +10,11 @@ from typing import Any, Protocol
 
 from interviewer.bank.library import Library, Question
 from interviewer.batch.inputs import InputReader
-from interviewer.batch.replicas import Replica, is_local_url
+from interviewer.batch.replicas import Replica
 from interviewer.batch.results import NullWriter, ResultsState
 from interviewer.batch.rows import RowTask, ScanSummary, scan_inputs
 from interviewer.batch.run import BatchCounts, run_batch
-from interviewer.config import EndpointProfile
+from interviewer.config import EndpointProfile, is_local_url
 from interviewer.errors import InputError
 from interviewer.grading.grade import GraderInfo
 

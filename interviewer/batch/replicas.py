@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from interviewer.config import EndpointProfile
+from interviewer.config import EndpointProfile, is_local_url
 from interviewer.grading.factory import ChosenGrader
 from interviewer.grading.grade import Grader
 
@@ -20,24 +19,15 @@ class Replica:
     concurrency: int = 1
 
 
-def is_local_url(url: str) -> bool:
-    """Whether a base URL points at this machine or a private network (no per-token bill)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".internal")):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_unspecified
-
-
 def default_concurrency(profile: EndpointProfile) -> int:
     """In-flight requests per replica: the profile's setting, else a per-server guess.
 
     Hosted APIs absorb many parallel requests (rate limits permitting); vLLM batches
     continuously; Ollama serves OLLAMA_NUM_PARALLEL requests at a time (often 1-4) and
-    queues the rest, so more in flight only adds latency.
+    queues the rest, so more in flight only adds latency. A llama.cpp server says how many
+    requests it computes at once (its slots, ``grading.server_slots``); more in flight
+    would only wait in its queue, time out and be abandoned while the server still computes
+    them, so a local server that says gets exactly that many.
     """
     # Profiles pass through model_dump/model_validate when flags are applied, which marks
     # every field as set; a value other than the default is what shows a user's choice.
@@ -50,7 +40,9 @@ def default_concurrency(profile: EndpointProfile) -> int:
         return 2
     if not is_local_url(url):
         return 16
-    return profile.concurrency
+    from interviewer.grading.server_slots import server_slots
+
+    return server_slots(profile) or profile.concurrency
 
 
 def replica_profiles(profile: EndpointProfile) -> list[EndpointProfile]:

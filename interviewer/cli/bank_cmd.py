@@ -1,4 +1,7 @@
-"""`interviewer bank list | show | validate`: browse and check question banks."""
+"""`interviewer bank list | show | import | validate`: browse and check question banks.
+
+`bank enrich` and `bank generate` live in ``bank_draft_cmd``.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,9 @@ BankDirOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add the `bank` group to ``app``."""
+    from interviewer.cli import bank_draft_cmd
+
+    bank_draft_cmd.register(bank_app)  # `bank enrich` and `bank generate`
     app.add_typer(bank_app, name="bank")
 
 

@@ -167,3 +167,12 @@ def close_when_done(grader: G) -> G:
     if opened is not None:
         opened.append(grader)
     return grader
+
+
+def grading_warning(grader: Grader) -> str | None:
+    """Why grades from this grader's endpoint are not to be trusted (`endpoints check`)."""
+    from interviewer.config import EndpointProfile
+    from interviewer.grading.endpoint_state import grading_warning as remembered
+
+    profile = getattr(grader, "profile", None)  # an LLM grader's endpoint
+    return remembered(profile) if isinstance(profile, EndpointProfile) else None

@@ -67,7 +67,10 @@ def add(
         typer.Option(help="auto, max_tokens or max_completion_tokens."),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Parallel requests in batch grading (default 8).")
+        int | None, typer.Option(help="Parallel requests in batch grading (default: auto).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds to wait for a reply (default 120).")
     ] = None,
     default: Annotated[
         bool | None,
@@ -92,6 +95,7 @@ def add(
         "contract": contract,
         "token_param": token_param,
         "concurrency": concurrency,
+        "timeout": timeout,
     }
     config.endpoints[name] = _profile(name, existing, base_url, model, options)
     if default or (default is None and not config.default_endpoint):
@@ -190,8 +194,18 @@ def check(
     api_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API key.")
     ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick", help="Only probe the output contracts; skip grading the check answers."
+        ),
+    ] = False,
 ) -> None:
-    """Probe an endpoint: reachable, model present, which output contract works, latency."""
+    """Probe an endpoint: reachable, model present, which output contract works, latency.
+
+    Then the endpoint grades a known-strong and a known-weak answer: it is called fit to grade
+    only when the strong one scores at least 30 points (of 100) higher.
+    """
     from interviewer.config import load_config, resolve_api_key, resolve_endpoint
     from interviewer.errors import ConfigError
     from interviewer.grading.endpoint_check import check_endpoint
@@ -205,9 +219,9 @@ def check(
             "No endpoint to check: give a NAME, or --base-url and --model (or set"
             " OPENAI_BASE_URL and OPENAI_MODEL)."
         )
-    report = check_endpoint(profile, resolve_api_key(profile))
+    report = check_endpoint(profile, resolve_api_key(profile), grading=not quick)
     render_check(report)
-    if not report.ok:
+    if not report.can_grade:
         raise typer.Exit(code=1)
 
 

@@ -18,6 +18,7 @@ from interviewer.cli.common import (
     PanelOpt,
     SamplesOpt,
     build_grader,
+    grading_warning,
     handle_errors,
 )
 
@@ -90,6 +91,7 @@ def practice(
         follow_ups=config.practice.follow_ups if follow_ups is None else follow_ups,
         hint_penalty=config.practice.hint_penalty,
         reveal=reveal,
+        warning=grading_warning(chosen_grader),
         settings={"bank": bank, "topic": topic, "difficulty": difficulty, "tag": tag}
         | {"language": language},
     )

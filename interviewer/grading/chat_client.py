@@ -10,8 +10,20 @@ What it settles, so that callers never see the SDK:
 * the request body: temperature 0 and a seed where the model accepts them, the token-limit
   parameter the endpoint understands (``max_completion_tokens`` for OpenAI o-series and
   gpt-5, ``max_tokens`` elsewhere, or the profile's ``token_param``), the ``response_format``
-  of the output contract in use (``build_request_body``, also used for batch files);
-* retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``;
+  of the output contract in use (``build_request_body``, also used for batch files). Under
+  json_object a schema, when given, rides along as ``{"type": "json_object", "schema": ...}``:
+  llama.cpp's server and llama-cpp-python's (which rejects json_schema) compile it to a
+  grammar, so the reply must have the grade's shape rather than be any JSON such as ``{}``.
+  Ollama reads a schema only from ``json_schema`` (into its ``format``) and ignores this one;
+* retries: the SDK's own, ``max_retries`` from the profile, honouring ``Retry-After``, for
+  hosted APIs. A server of one's own (``config.is_local_url``) is different: a request that
+  timed out is usually still being computed (a single-slot llama.cpp server works through
+  its queue one request at a time), and sending it again only queues a second copy behind
+  it. So for a local server a timeout is never retried and its message says the server may
+  still be working on it and how to raise ``timeout``; connection failures and 5xx/429
+  answers are still retried here, ``max_retries`` times;
+* the server's parallel slots, where it says (``ChatClient.server_slots``; see
+  ``interviewer.grading.server_slots``), so local concurrency can match;
 * errors: every SDK failure becomes an ``EndpointError`` whose ``kind`` says what happened
   (auth, not_found, connection, timeout, rate_limit, quota, server, bad_request, contract,
   bad_reply: a 2xx reply that is not a chat completion)
@@ -36,14 +48,14 @@ import itertools
 import re
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile
+from interviewer.config import KEYLESS_PLACEHOLDER, Contract, EndpointProfile, is_local_url
 from interviewer.errors import EndpointError
-from interviewer.grading.grade import Usage
+from interviewer.grading.completion import Completion as Completion  # re-exported
+from interviewer.grading.completion import NotACompletion, read_completion
+from interviewer.grading.server_slots import ROUTES, server_root, slots_in
 from interviewer.redaction import display_url, scrub_text, url_secrets
-from interviewer.safe_text import without_surrogates
 
 if TYPE_CHECKING:
     import openai
@@ -53,20 +65,10 @@ Message = dict[str, str]
 # OpenAI reasoning models reject max_tokens and any temperature but the default.
 _REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.IGNORECASE)
 _CONNECT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One reply: its text, why it stopped, tokens used and any separate reasoning text."""
-
-    text: str
-    finish_reason: str | None
-    usage: Usage | None
-    model: str | None
-    reasoning: str | None = None
-    refusal: str | None = None
-    duration_ms: int = 0
-    system_fingerprint: str | None = None
+# How long to wait for a server to say how many slots it has; it answers at once or not at all.
+_PROPS_TIMEOUT = 5.0
+# Errors a local server gets another try for (never a timeout: see the module docstring).
+_RETRIED_LOCALLY = ("connection", "server", "rate_limit")
 
 
 def is_reasoning_model(model: str | None) -> bool:
@@ -95,7 +97,9 @@ def response_format(contract: Contract, schema: dict[str, Any] | None) -> dict[s
             "json_schema": {"name": "grade", "schema": schema, "strict": True},
         }
     if contract == "json_object":
-        return {"type": "json_object"}
+        return (
+            {"type": "json_object"} if schema is None else {"type": "json_object", "schema": schema}
+        )
     return None
 
 
@@ -150,6 +154,9 @@ class ChatClient:
         key = api_key or KEYLESS_PLACEHOLDER
         retries = profile.max_retries if max_retries is None else max_retries
         self.max_retries = retries
+        # Local servers: the SDK retries nothing (it would re-send a timed-out request);
+        # complete() retries the other transient failures itself.
+        self._own_retries = {url: retries if is_local_url(url) else 0 for url in profile.urls}
         timeout = openai.Timeout(profile.timeout, connect=min(_CONNECT_TIMEOUT, profile.timeout))
         headers = dict(profile.headers) or None
         self._clients: list[tuple[str, openai.OpenAI]] = []
@@ -162,7 +169,7 @@ class ChatClient:
                     api_version=profile.api_version,
                     api_key=key,
                     timeout=timeout,
-                    max_retries=retries,
+                    max_retries=retries - self._own_retries[url],
                     default_headers=headers,
                     http_client=http,
                 )
@@ -171,7 +178,7 @@ class ChatClient:
                     base_url=url,
                     api_key=key,
                     timeout=timeout,
-                    max_retries=retries,
+                    max_retries=retries - self._own_retries[url],
                     default_headers=headers,
                     http_client=http,
                 )
@@ -209,15 +216,37 @@ class ChatClient:
         )
         url, client = self._next()
         start = time.perf_counter()
-        try:
-            response = client.chat.completions.create(**body)
-        except Exception as exc:
-            raise self._map_error(exc, url, contract) from None
+        own_retries = self._own_retries.get(url, 0)
+        for attempt in range(own_retries + 1):
+            try:
+                response = client.chat.completions.create(**body)
+                break
+            except Exception as exc:
+                error = self._map_error(exc, url, contract)
+                if attempt < own_retries and error.kind in _RETRIED_LOCALLY:
+                    time.sleep(_retry_delay(exc, attempt))
+                    continue
+                raise error from None
         duration_ms = int((time.perf_counter() - start) * 1000)
         try:
-            return _completion(response, duration_ms)
-        except _NotACompletion as exc:
+            return read_completion(response, duration_ms)
+        except NotACompletion as exc:
             raise self._bad_reply(url, str(exc)) from None
+
+    def server_slots(self) -> int | None:
+        """The first base URL's parallel slots, where the server says (``server_slots``)."""
+        url, client = self._clients[0]
+        quick = client.with_options(max_retries=0, timeout=_PROPS_TIMEOUT)
+        root = server_root(url)
+        for route in ROUTES:
+            try:
+                data = quick.get(root + route, cast_to=object)
+            except Exception:  # no such route, or no answer: this server does not say
+                continue
+            slots = slots_in(route, data)
+            if slots is not None:
+                return slots
+        return None
 
     def list_models(self) -> list[str]:
         """The model ids the server lists (``GET /models``)."""
@@ -255,11 +284,7 @@ class ChatClient:
             # past the recursion limit): the server answered, but not with a completion.
             return self._bad_reply(url, f"the body is not JSON ({type(exc).__name__})")
         if isinstance(exc, openai.APITimeoutError):
-            return EndpointError(
-                f"{name} did not answer within {self.profile.timeout:g} s: raise the profile's"
-                " timeout, lower --concurrency, or check that the server is not stuck.",
-                kind="timeout",
-            )
+            return self._timed_out(name, url)
         if isinstance(exc, openai.APIConnectionError):
             return EndpointError(
                 f"Cannot reach {name[0].lower()}{name[1:]}: {_cause(exc)}. Is the server"
@@ -276,6 +301,27 @@ class ChatClient:
             f" completion ({why}); check that the base URL points at a chat-completions server."
         )
         return EndpointError(scrub_text(message, [self._key, *url_secrets(url)]), kind="bad_reply")
+
+    def _timed_out(self, name: str, url: str) -> EndpointError:
+        """A timeout, saying whether the request was sent again and what to change."""
+        waited = f"{self.profile.timeout:g} s"
+        if is_local_url(url):
+            return EndpointError(
+                f"{name} did not answer within {waited}. The request was not sent again: a"
+                " local server may still be working on it (a single-slot server computes one"
+                " request at a time and queues the rest). Raise the endpoint's timeout"
+                f" (`interviewer endpoints add {self.profile.name} --base-url {url} --model"
+                f" {self.profile.model} --timeout 600`, or timeout = 600 under"
+                f" [endpoints.{self.profile.name}] in config.toml), or lower --concurrency to"
+                " the server's parallel slots.",
+                kind="timeout",
+            )
+        tried = f" ({self.max_retries + 1} attempts)" if self.max_retries else ""
+        return EndpointError(
+            f"{name} did not answer within {waited}{tried}: raise the profile's timeout, lower"
+            " --concurrency, or check that the server is not stuck.",
+            kind="timeout",
+        )
 
     def _status_error(
         self, exc: openai.APIStatusError, name: str, contract: Contract, route: str
@@ -371,57 +417,17 @@ def _http_client(total: float) -> Any:
     return DeadlineClient(total)
 
 
-class _NotACompletion(Exception):
-    """A 2xx reply whose body does not have the shape of a chat completion."""
-
-
-def _completion(response: Any, duration_ms: int) -> Completion:
-    """The reply as a Completion; _NotACompletion when its shape is wrong.
-
-    The SDK builds its response objects without validating them, so a JSON array or a
-    ``choices`` that is not a list of messages arrives here as whatever the server sent.
-    """
-    choices = getattr(response, "choices", None)
-    if not isinstance(choices, list) or not choices:
-        raise _NotACompletion("no choices" if choices == [] else "no list of choices")
-    choice = choices[0]
-    message = getattr(choice, "message", None)
-    if message is None:
-        raise _NotACompletion("the first choice has no message")
-    content = getattr(message, "content", None)
-    if content is not None and not isinstance(content, str):
-        raise _NotACompletion("the message content is not text")
-    finish = getattr(choice, "finish_reason", None)
-    model = getattr(response, "model", None)
-    refusal = getattr(message, "refusal", None)
-    reasoning = _reasoning(message)
-    fingerprint = getattr(response, "system_fingerprint", None)
-    # A lone "\\ud800" escape decodes to text that cannot be written as UTF-8 anywhere.
-    return Completion(
-        text=without_surrogates(content or ""),
-        finish_reason=finish if isinstance(finish, str) else None,
-        usage=_usage(getattr(response, "usage", None)),
-        model=model if isinstance(model, str) else None,
-        reasoning=without_surrogates(reasoning) if reasoning else None,
-        refusal=without_surrogates(refusal) if isinstance(refusal, str) and refusal else None,
-        duration_ms=duration_ms,
-        system_fingerprint=fingerprint if isinstance(fingerprint, str) and fingerprint else None,
-    )
-
-
-def _usage(usage: Any) -> Usage | None:
-    """Token counts, or None when the server sent none (or something that is not counts)."""
-    prompt = getattr(usage, "prompt_tokens", None) or 0
-    completion = getattr(usage, "completion_tokens", None) or 0
-    if usage is None or not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) if details is not None else None
-    return Usage(
-        prompt_tokens=max(prompt, 0),
-        completion_tokens=max(completion, 0),
-        cached_prompt_tokens=cached if isinstance(cached, int) and cached >= 0 else None,
-    )
+def _retry_delay(exc: Exception, attempt: int) -> float:
+    """Seconds before another try: the server's Retry-After (up to a minute), else backoff."""
+    response = getattr(exc, "response", None)
+    asked = response.headers.get("retry-after") if response is not None else None
+    try:
+        wait = float(asked) if asked else None
+    except ValueError:
+        wait = None
+    if wait is not None and 0 <= wait <= 60:
+        return wait
+    return min(0.5 * 2.0**attempt, 8.0)
 
 
 def _hint(lowered: str) -> str:
@@ -466,17 +472,3 @@ def _cause(exc: Exception) -> str:
     if "refused" in text.lower():
         return "connection refused"
     return " ".join(text.split())[:200] or "connection error"
-
-
-def _reasoning(message: Any) -> str | None:
-    """Reasoning text from whichever field the server uses (reasoning_content, reasoning)."""
-    for attr in ("reasoning_content", "reasoning"):
-        value = getattr(message, attr, None)
-        if isinstance(value, str) and value.strip():
-            return value
-    details = getattr(message, "reasoning_details", None)
-    if isinstance(details, list):
-        texts = [d.get("text", "") for d in details if isinstance(d, dict)]
-        joined = "\n".join(t for t in texts if t)
-        return joined or None
-    return None

@@ -6,12 +6,16 @@ through them:
 
 1. **Prompt and budget** (``interviewer.grading.request``): ``prompts/grader_system.md``
    and ``grade_request.md``, the candidate's answer last between BEGIN/END marker lines,
-   cut to the profile's answer budget and context window.
+   cut to the profile's answer budget and context window. A profile with a small
+   ``context_window`` (``COMPACT_CONTEXT``, 4,096 tokens or less) gets
+   ``grader_system_compact.md`` and a short rubric instead.
 2. **Output contract** (docs/architecture.md; ``interviewer.grading.endpoint_state``):
    ``response_format`` json_schema, else json_object, else prompt-only. The grader steps
    down only when the server rejects the request and its error names response_format
    (``EndpointError.kind == "contract"``), and remembers what each endpoint accepted.
-   A profile's ``contract`` setting forces one and disables the ladder.
+   A profile's ``contract`` setting forces one and disables the ladder. Under json_object
+   the schema is sent inside ``response_format`` until the endpoint rejects that; then
+   json_object goes on without it before the grader steps down to prompt-only.
 3. **Parsing** (docs/architecture.md; ``interviewer.grading.reply_parsing``): a truncated
    reply is ungraded(truncated), never repaired; the reply (one entry per key point and per
    criterion, ``request.grade_schema``) is decoded and turned into a ``GradeReply``; one
@@ -45,11 +49,23 @@ from interviewer.errors import ConfigError, EndpointError, InputError
 from interviewer.grading import chat_client as llm
 from interviewer.grading import tokens
 from interviewer.grading.aggregate import add_usage, combine_outcomes, with_provenance
-from interviewer.grading.endpoint_state import next_contract, remember_contract, remembered_contract
+from interviewer.grading.endpoint_state import (
+    next_contract,
+    remember_contract,
+    remember_object_schema,
+    remembered_contract,
+    remembered_object_schema,
+)
 from interviewer.grading.grade import GradeReply, GraderInfo, Outcome, Usage, build_grade
 from interviewer.grading.key_points import resolve_key_points
 from interviewer.grading.reply_parsing import ReplyProblem, interpret_reply
-from interviewer.grading.request import GradePrompts, PreparedRequest, grade_schema, prepare_request
+from interviewer.grading.request import (
+    COMPACT_CONTEXT,
+    GradePrompts,
+    PreparedRequest,
+    grade_schema,
+    prepare_request,
+)
 
 if TYPE_CHECKING:
     from interviewer.grading.chat_client import ChatClient, Completion, Message
@@ -86,12 +102,15 @@ class LLMGrader:
             )
         self.profile = profile
         self.samples = samples
-        self._prompts = GradePrompts(prompts_dir)
+        window = profile.context_window
+        compact = window is not None and window <= COMPACT_CONTEXT
+        self._prompts = GradePrompts(prompts_dir, compact=compact)
         self.prompt_version = self._prompts.version
         forced = profile.contract
         self._contract: Contract = (
             forced if forced != "auto" else remembered_contract(profile) or "json_schema"
         )
+        self._object_schema = remembered_object_schema(profile)
         self._lock = threading.Lock()
         self._client: ChatClient | None = None
 
@@ -132,7 +151,7 @@ class LLMGrader:
             prepared.messages,
             contract=contract,
             max_output_tokens=self.profile.max_output_tokens,
-            schema=grade_schema(question) if contract == "json_schema" else None,
+            schema=self._schema_for(question, contract),
         )
 
     def outcome_from_reply(
@@ -195,21 +214,36 @@ class LLMGrader:
         client = self._chat()
         while True:
             contract = self.contract
+            schema = self._schema_for(question, contract)
             try:
                 completion = client.complete(
                     messages,
                     contract=contract,
                     max_output_tokens=self.profile.max_output_tokens,
-                    schema=grade_schema(question) if contract == "json_schema" else None,
+                    schema=schema,
                     seed=seed,
                     temperature=temperature,
                 )
             except EndpointError as exc:
                 if exc.kind != "contract":
                     raise
+                if contract == "json_object" and schema is not None:
+                    # The server may take json_object itself; ask once more without the schema.
+                    with self._lock:
+                        self._object_schema = False
+                    remember_object_schema(self.profile, False, str(exc))
+                    continue
                 self._step_down(contract, exc)
                 continue
             return completion, contract
+
+    def _schema_for(self, question: Question, contract: Contract) -> dict[str, Any] | None:
+        """The grade schema to send under ``contract`` (None where it cannot travel)."""
+        if contract == "json_schema":
+            return grade_schema(question)
+        with self._lock:
+            object_schema = self._object_schema
+        return grade_schema(question) if contract == "json_object" and object_schema else None
 
     def _step_down(self, rejected: Contract, exc: EndpointError) -> None:
         if self.profile.contract != "auto":

@@ -33,6 +33,11 @@ BEGIN_MARK = "=== BEGIN CANDIDATE ANSWER ==="
 END_MARK = "=== END CANDIDATE ANSWER ==="
 # Below this many tokens left for the answer, a context window is too small to grade in.
 MIN_ANSWER_TOKENS = 64
+# A profile whose context_window is at most this many tokens gets the compact prompt
+# (grader_system_compact.md, no worked example, a short rubric): the full system prompt
+# (~1,170 tokens) and rubric, a typical question part (~870) and the default 2,048 output
+# tokens already fill 4,096, leaving no room for the answer.
+COMPACT_CONTEXT = 4096
 LANGUAGE_NAMES = {"zh": "Chinese (中文)", "en": "English", "ja": "Japanese", "ko": "Korean"}
 
 
@@ -60,10 +65,15 @@ class PreparedRequest:
 
 
 class GradePrompts:
-    """The grader's three templates (system, grade request, re-ask), checked when loaded."""
+    """The grader's three templates (system, grade request, re-ask), checked when loaded.
 
-    def __init__(self, prompts_dir: Path | None = None) -> None:
-        self.system = load_prompt("grader_system", prompts_dir)
+    ``compact`` swaps in the short system prompt and the short rubric (``COMPACT_CONTEXT``).
+    """
+
+    def __init__(self, prompts_dir: Path | None = None, *, compact: bool = False) -> None:
+        self.compact = compact
+        system = "grader_system_compact" if compact else "grader_system"
+        self.system = load_prompt(system, prompts_dir)
         self.request = load_prompt("grade_request", prompts_dir)
         self.reask = load_prompt("reask", prompts_dir)
         self._check()
@@ -91,7 +101,7 @@ class GradePrompts:
         """The chat messages that ask for a grade of ``answer``."""
         request = self.request.render(
             language=language_name(question.language),
-            rubric=format_rubric(question),
+            rubric=format_rubric(question, short=self.compact),
             # Ad-hoc batch rows bring their own question, reference and key points: they are
             # data like the answer, so marker look-alikes in them are defused too.
             question=neutralise_answer(question.question),
@@ -197,13 +207,16 @@ def _fold(text: str) -> tuple[str, list[int]]:
     return "".join(chars), origin
 
 
-def format_rubric(question: Question) -> str:
+def format_rubric(question: Question, *, short: bool = False) -> str:
+    """The rubric with every anchored level, or (``short``) only the lowest and highest."""
     criteria = question.criteria
     total = sum(c.weight for c in criteria) or 1.0
     lines: list[str] = []
     for c in criteria:
         lines.append(f"- {c.id} ({c.name}, weight {100 * c.weight / total:.0f}%):")
-        lines.extend(f"  {level}: {c.levels[level]}" for level in sorted(c.levels))
+        levels = sorted(c.levels)
+        shown = [levels[0], levels[-1]] if short and len(levels) > 2 else levels
+        lines.extend(f"  {level}: {c.levels[level]}" for level in shown)
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from interviewer.bank.library import Question
 from interviewer.errors import EndpointError, InputError, is_fatal
 from interviewer.grading.grade import Grader, GraderInfo, Outcome, hinted_points
 from interviewer.session.follow_ups import FollowUp as FollowUp  # re-exported for callers
-from interviewer.session.follow_ups import choose, probe_adjusted_score, probe_question
+from interviewer.session.follow_ups import choose, curated, probe_adjusted_score, probe_question
 
 if TYPE_CHECKING:
     from interviewer.history.store import HistoryStore
@@ -46,6 +46,8 @@ class Exchange:
     score_before_follow_ups: float | None = None
     # On a follow-up: the question's final score before and after the key points it recovered.
     raised_parent: tuple[float, float] | None = None
+    # Why the follow-ups after this answer differ from the usual (it could not be graded).
+    follow_up_note: str | None = None
 
     @property
     def graded(self) -> bool:
@@ -172,12 +174,19 @@ class Session:
         """Follow-ups to ask after an answer, the most important gap first
         (`session.follow_ups.choose`).
 
-        None after a skip or an ungraded answer: probing an answer nobody assessed would be
-        guesswork.
+        None after a skip. After an ungraded answer only the bank's curated ones: the
+        grader's aim at gaps that only a grade finds. None at all when the endpoint failed,
+        as the follow-up's answer could not be graded either (and a local server that timed
+        out may still be busy with the first request). ``exchange.follow_up_note`` says why.
         """
         grade = exchange.outcome.grade if exchange.outcome is not None else None
-        if self.max_follow_ups == 0 or exchange.kind != "answer" or grade is None:
+        if self.max_follow_ups == 0 or exchange.kind != "answer" or exchange.outcome is None:
             return []
+        if grade is None:
+            if exchange.error is not None:
+                return []
+            points = self.key_points(exchange.question)
+            return curated(exchange.question, points)[: self.max_follow_ups]
         return choose(exchange.question, grade, self.max_follow_ups)
 
     def answer_follow_up(
@@ -258,6 +267,7 @@ class Session:
             )
             exchange.error = str(exc)
             exchange.outcome = outcome
+            exchange.follow_up_note = self._follow_up_note(exchange)
             self.store.record_outcome(exchange.attempt_id, outcome, final_score=None)
             if is_fatal(exc):
                 raise
@@ -267,7 +277,27 @@ class Session:
             # A hinted key point earns at most partial credit (docs/grading.md).
             hinted = hinted_points(exchange.hints_used)
             exchange.final_score = outcome.grade.final_score(hinted)
+        exchange.follow_up_note = self._follow_up_note(exchange)
         self.store.record_outcome(exchange.attempt_id, outcome, final_score=exchange.final_score)
+
+    def _follow_up_note(self, exchange: Exchange) -> str | None:
+        """What the candidate is told when an ungraded answer changes the follow-ups."""
+        if exchange.kind != "answer" or exchange.graded or self.max_follow_ups == 0:
+            return None
+        if exchange.error is not None:
+            return (
+                "No follow-up question: the endpoint failed, so an answer to a follow-up could"
+                " not be graded either."
+            )
+        if exchange.question.follow_ups:
+            return (
+                "This answer could not be graded, so the grader's follow-ups (aimed at the gaps"
+                " a grade finds) are not available: the bank's follow-up comes instead."
+            )
+        return (
+            "No follow-up question: follow-ups aim at the gaps a grade finds, this answer could"
+            " not be graded, and the bank has no follow-up for this question."
+        )
 
     # ------------------------------------------------------------------ end
 

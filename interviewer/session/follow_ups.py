@@ -83,9 +83,8 @@ def matched_points(text: str, points: Sequence[str], question: str = "") -> tupl
     return tuple(found)
 
 
-def candidates(question: Question, grade: Grade) -> list[FollowUp]:
-    """Every follow-up on offer after this grade: the bank's, then the grader's."""
-    points = [kp.text for kp in grade.key_points]
+def curated(question: Question, points: Sequence[str]) -> list[FollowUp]:
+    """The bank's follow-ups for ``question``, each with the key points it probes."""
     offered: list[FollowUp] = []
     for entry in question.follow_ups:
         if isinstance(entry, str):
@@ -102,6 +101,13 @@ def candidates(question: Question, grade: Grade) -> list[FollowUp]:
                     tuple(entry.key_points),
                 )
             )
+    return offered
+
+
+def candidates(question: Question, grade: Grade) -> list[FollowUp]:
+    """Every follow-up on offer after this grade: the bank's, then the grader's."""
+    points = [kp.text for kp in grade.key_points]
+    offered = curated(question, points)
     open_points = tuple(sorted(gaps(grade)))
     for text in grade.follow_ups:
         probes = matched_points(text, points, question.question)

@@ -86,6 +86,8 @@ class Banner:
     follow_ups: int
     banks: tuple[str, ...]
     hints: bool
+    # Why this grader's grades are not to be trusted (`endpoints check`), if they are not.
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class SessionConfig:
     pause_between: bool = True
     settings: dict[str, Any] = field(default_factory=dict)
     report: ReportBuilder | None = None
+    warning: str | None = None  # shown in the banner (see Banner.warning)
 
 
 def order_due_first(questions: list[Question], store: HistoryStore) -> list[Question]:
@@ -205,6 +208,7 @@ class SessionRunner:
                 follow_ups=session.max_follow_ups,
                 banks=banks,
                 hints=self.config.hints,
+                warning=self.config.warning,
             )
         )
         started = time.monotonic()

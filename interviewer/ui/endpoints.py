@@ -104,6 +104,8 @@ def render_check(report: EndpointReport) -> None:
         )
     for probe in report.probes:
         label = _CONTRACT_LABEL[probe.contract]
+        if probe.contract == "json_object":
+            label += " + schema" if probe.schema else " (no schema)"
         latency = f", {probe.latency_ms} ms" if probe.latency_ms is not None else ""
         if not probe.accepted:
             table.add_row(label, Text.assemble(("rejected", "bad"), f": {probe.detail}"))
@@ -116,10 +118,49 @@ def render_check(report: EndpointReport) -> None:
             "contract",
             Text.assemble((_CONTRACT_LABEL[report.chosen], "accent"), " (remembered for grading)"),
         )
+    found = report.discrimination
+    if found is not None:
+        style = "ok" if found.trusted else "bad"
+        verdict = {
+            "discriminates": "tells them apart",
+            "flat": "does not tell them apart",
+            "ungraded": "could not be checked",
+        }[found.verdict]
+        table.add_row(
+            "grading",
+            Text.assemble((verdict, style), f": {found.summary()} ({found.seconds:g} s)"),
+        )
     console.print(table)
     if report.error:
         err_console.print(Text.assemble(("Error: ", "bad"), report.error), soft_wrap=True)
-    if report.ok:
+    _render_verdict(report)
+
+
+def _render_verdict(report: EndpointReport) -> None:
+    """The closing line of `endpoints check`: can this endpoint grade, and can it be trusted."""
+    found = report.discrimination
+    if report.ok and found is not None and not found.trusted:
+        what = (
+            "could not grade a strong and a weak check answer"
+            if found.verdict == "ungraded"
+            else "answers in the right format but did not grade a strong answer clearly above"
+            " a weak one"
+        )
+        console.print(
+            Text(
+                f"WARNING: {report.model} {what}; grades from this model are not to be trusted."
+                " Try a larger model.",
+                style="bad",
+            )
+        )
+    elif report.ok and found is None:
+        console.print(
+            Text(
+                "OK: this endpoint answers in JSON (grading not checked: run without --quick).",
+                style="ok",
+            )
+        )
+    elif report.ok:
         console.print(Text("OK: this endpoint can grade.", style="ok"))
     elif report.reachable and report.error is None and report.model_found is not False:
         console.print(

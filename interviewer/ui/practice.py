@@ -56,7 +56,8 @@ def render_header(banner: Banner) -> None:
                 f"End an answer with a line containing only [accent]{END_MARK}[/accent]"
                 f" (or Ctrl-D). On a line of its own:{hint} [accent]/skip[/accent],"
                 " [accent]/quit[/accent]."
-            ),
+            )
+            + (Text(f"\nWarning: {banner.warning}", style="bad") if banner.warning else Text()),
             title=f"interviewer · {lit(banner.title)}",
             border_style="accent",
         )
@@ -172,6 +173,8 @@ def render_exchange(exchange: Exchange, penalty: float) -> None:
         body.append(
             "Your answer is saved; grade it later with `interviewer regrade`.", style="muted"
         )
+        if exchange.follow_up_note:
+            body.append(f"\n{exchange.follow_up_note}", style="muted")
         console.print(Panel(body, border_style="ungraded", title="ungraded"))
         return
     render_grade(outcome.grade, exchange.final_score, exchange.hints_used, penalty)

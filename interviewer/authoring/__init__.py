@@ -1,0 +1,1 @@
+"""Drafting bank content for review: `bank enrich` and `bank generate`."""
