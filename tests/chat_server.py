@@ -227,7 +227,7 @@ _ANSWER = re.compile(
 )
 
 
-def matching_grade_reply(request: Request) -> Reply:
+def matching_grade_reply(request: Request, level: int = 3) -> Reply:
     """A valid grade shaped to the request: one verdict per numbered key point and one score
     per rubric criterion found in the prompt (the default handler's reply). A covered point
     quotes the answer's first word, so it keeps its status."""
@@ -240,7 +240,7 @@ def matching_grade_reply(request: Request) -> Reply:
     words = answer.group(1).split() if answer else []
     quote = words[0] if words else ""
     return grade_reply(
-        scores=dict.fromkeys(criteria, 3),
+        scores=dict.fromkeys(criteria, level),
         key_points=[("covered", quote) if i % 2 else ("partial", "") for i in range(1, count + 1)],
     )
 
@@ -260,13 +260,7 @@ def graded_by(level: Callable[[str], int]) -> Handler:
     A constant ``level`` is a model that cannot tell answers apart."""
 
     def handle(request: Request) -> Reply:
-        shaped = matching_grade_reply(request)
-        if "You are a health check" in request.prompt_text:
-            return shaped
-        payload = json.loads(shaped.body["choices"][0]["message"]["content"])
-        for criterion in payload["criteria"]:
-            criterion["score"] = level(answer_in(request))
-        return completion(json.dumps(payload))
+        return matching_grade_reply(request, level(answer_in(request)))
 
     return handle
 

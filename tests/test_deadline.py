@@ -39,10 +39,16 @@ def test_a_trickling_reply_ends_as_a_timeout(chat_server: ChatServer) -> None:
     assert "0.5 s" in str(caught.value)
 
 
-def test_each_retry_gets_its_own_deadline(chat_server: ChatServer) -> None:
+def test_a_local_server_that_trickles_past_the_deadline_is_not_sent_it_again(
+    chat_server: ChatServer,
+) -> None:
+    # Retries are allowed, but a server of one's own may still be computing the request.
     chat_server.enqueue(trickling(completion("x" * 60), 0.05), completion("second try"))
-    assert _ask(_client(chat_server, timeout=0.5, retries=1)) == "second try"
-    assert len(chat_server.chat_requests) == 2
+    with pytest.raises(EndpointError) as caught:
+        _ask(_client(chat_server, timeout=0.5, retries=1))
+    assert caught.value.kind == "timeout"
+    assert "not sent again" in str(caught.value)
+    assert len(chat_server.chat_requests) == 1
 
 
 def test_a_reply_within_the_deadline_is_unaffected(chat_server: ChatServer) -> None:

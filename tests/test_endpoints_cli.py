@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import tomllib
 from pathlib import Path
@@ -466,7 +467,8 @@ def test_check_says_can_grade_when_the_strong_answer_wins(
     result = invoke("endpoints", "check", "local")
     assert result.exit_code == 0, result.output + result.stderr
     out = flat(result.output)
-    assert "grading tells them apart: strong answer 100, weak answer 0" in out
+    strong, weak = check_scores(out, "grading tells them apart")
+    assert strong - weak >= 30
     assert "OK: this endpoint can grade." in out
     graded = [r for r in chat_server.chat_requests if "BEGIN CANDIDATE ANSWER" in r.prompt_text]
     assert [STRONG_ANSWER in cs.answer_in(r) for r in graded] == [True, False]
@@ -487,7 +489,8 @@ def test_check_warns_about_a_model_giving_every_answer_the_same_grade(
     result = invoke("endpoints", "check", "local")
     assert result.exit_code == 1
     out = flat(result.output)
-    assert "grading does not tell them apart: strong answer 75, weak answer 75" in out
+    strong, weak = check_scores(out, "grading does not tell them apart")
+    assert strong == weak
     assert "a lead of 0 points (at least 30 needed)" in out
     assert "grades from this model are not to be trusted" in out
     assert "OK:" not in out
@@ -502,12 +505,22 @@ def test_check_warns_about_a_model_giving_every_answer_the_same_grade(
     assert "not to be trusted" in banner
 
 
+def check_scores(out: str, verdict: str) -> tuple[float, float]:
+    """The strong and the weak check answer's scores as `endpoints check` printed them."""
+    found = re.search(re.escape(verdict) + r": strong answer ([\d.]+), weak answer ([\d.]+)", out)
+    assert found is not None, out
+    return float(found.group(1)), float(found.group(2))
+
+
 def test_check_margin_is_a_clear_lead(chat_server: ChatServer) -> None:
-    # One level on every criterion is 25 points: not enough to call the model a judge.
+    # One level on every criterion is under 30 points: not enough to call the model a judge.
     chat_server.handler = cs.graded_by(lambda answer: 3 if STRONG_ANSWER in answer else 2)
     result = invoke("endpoints", "check", "--base-url", chat_server.url, "--model", "test-model")
     assert result.exit_code == 1
-    assert "a lead of 25 points (at least 30 needed)" in flat(result.output)
+    out = flat(result.output)
+    strong, weak = check_scores(out, "grading does not tell them apart")
+    assert 0 < strong - weak < 30
+    assert f"a lead of {strong - weak:g} points (at least 30 needed)" in out
 
 
 def test_check_cannot_conclude_when_the_check_answers_are_ungraded(

@@ -182,4 +182,5 @@ def test_compact_system_prompt_keeps_the_rules_without_an_example() -> None:
         assert f'"{status}"' in text
     for key in ("factual_errors", "feedback", "stronger_answer", "follow_ups", "reference_issues"):
         assert f'"{key}"' in text
-    assert text.index('"evidence"') < text.index('"score"'), "reasoning before the score"
+    assert text.index('"evidence"') < text.index('"level"'), "reasoning before the level"
+    assert text.index('"factual_errors"') < text.index('"level"'), "errors named before levels"
