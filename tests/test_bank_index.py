@@ -228,9 +228,9 @@ def test_cli_list_uses_filters_and_reports_unknown_bank(user_bank):
     assert "Unknown bank 'Mine'" in bad.output
 
 
-def bundled_rows(bank: str | None = None) -> tuple[list[tuple[str, int]], list[Row]]:
+def bundled_rows(bank: str | None = None) -> tuple[list[tuple[str, int, str]], list[Row]]:
     index = load_index([builtin_bank_dir()])
-    banks = [(b.id, b.question_count) for b in index.banks]
+    banks = [(b.id, b.question_count, b.language) for b in index.banks]
     rows = [
         (q.id, q.bank, q.topic, q.difficulty, q.first_line)
         for q in index.questions
@@ -258,8 +258,10 @@ def test_plain_columns_align_in_terminal_cells(width, bank):
     lines = plain_rows(banks, rows, width=width).splitlines()
     assert lines[0] == f"{len(rows)} question(s)"
     assert lines[1].split() == ["id", "bank", "topic", "level", "question"]
-    assert lines[-1] == "Banks: " + ", ".join(f"{b} ({n})" for b, n in banks)
-    body = lines[2:-1]
+    summary = banks_line(banks, rows).splitlines()
+    assert summary[0] == "Banks: " + ", ".join(f"{b} ({n})" for b, n, _ in banks)
+    assert lines[-len(summary) :] == summary
+    body = lines[2 : -len(summary)]
     assert [line.split()[0] for line in body] == [r[0] for r in rows]
     header_starts = column_starts(lines[1])
     assert len(header_starts) == 4
@@ -274,7 +276,7 @@ def test_plain_columns_pad_wide_characters_by_their_cells():
         ("q-1", "b", "微调", "easy", "一?"),
         ("q-2", "b", "training", "hard", "Two?"),
     ]
-    lines = plain_rows([("b", 2)], rows, width=80).splitlines()
+    lines = plain_rows([("b", 2, "en")], rows, width=80).splitlines()
     # "微调" is two characters but four cells wide: four blanks pad it to the eight of "training".
     assert lines[2] == "q-1  b     微调      easy    一?"
     assert lines[3] == "q-2  b     training  hard    Two?"
@@ -285,7 +287,7 @@ def test_plain_rows_cut_long_questions_and_keep_short_ones():
         ("q-1", "b", "t", "easy", "Short?"),
         ("q-2", "b", "t", "hard", "为什么需要对大模型进行微调?" * 6),
     ]
-    lines = plain_rows([("b", 2)], rows, width=60).splitlines()
+    lines = plain_rows([("b", 2, "en")], rows, width=60).splitlines()
     assert lines[2].endswith("Short?")
     assert lines[3].endswith("…")
     assert cell_len(lines[3]) <= 60
@@ -302,7 +304,23 @@ def test_rich_table_shows_every_row_and_the_banks_line():
     assert "┏" in text
     assert all(row[0] in text for row in rows)
     assert all(cell_len(line) <= 100 for line in text.splitlines())
-    assert text.splitlines()[-1] == banks_line(banks)
+    # The summary lines close the output (rich wraps the long topic line to the width).
+    assert " ".join(text.split()).endswith(" ".join(banks_line(banks, rows).split()))
+
+
+def test_the_summary_counts_questions_by_bank_language_and_topic():
+    banks = [("a-en", 3, "en"), ("b-zh", 2, "zh")]
+    rows: list[Row] = [
+        ("a1", "a-en", "rag", "easy", "Q?"),
+        ("a2", "a-en", "rag", "easy", "Q?"),
+        ("b1", "b-zh", "peft", "hard", "问?"),
+    ]
+    lines = banks_line(banks, rows).splitlines()
+    assert lines == [
+        "Banks: a-en (3), b-zh (2)",
+        "Languages: en (2), zh (1)",
+        "Topics: rag (2), peft (1)",
+    ]
 
 
 def test_plain_output_only_when_not_a_terminal():

@@ -23,7 +23,7 @@ from interviewer.bank.selection import Selection, UniqueIds, filter_items, unkno
 from interviewer.paths import bank_files, config_path, home_dir
 from interviewer.paths import bank_paths as _bank_paths
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: banks carry their language
 
 
 class QuestionRow(NamedTuple):
@@ -44,6 +44,7 @@ class BankRow(NamedTuple):
     title: str
     question_count: int
     path: Path
+    language: str = ""
 
 
 class BankIndex(NamedTuple):
@@ -138,7 +139,7 @@ def _entry_for(file: Path) -> dict[str, Any]:
 
     bank = load_bank_file(file)
     return {
-        "bank": {"id": bank.info.id, "title": bank.info.title},
+        "bank": {"id": bank.info.id, "title": bank.info.title, "language": bank.info.language},
         "questions": [
             [q.id, q.topic, q.difficulty, list(q.tags), q.question.splitlines()[0]]
             for q in bank.questions
@@ -184,7 +185,8 @@ def load_index(paths: Iterable[Path], cache_file: Path | None = None) -> BankInd
         for qid, topic, difficulty, tags, first_line in entry["questions"]:
             questions.append(QuestionRow(qid, bank_id, topic, difficulty, tuple(tags), first_line))
         count = len(entry["questions"])
-        banks.append(BankRow(bank_id, str(entry["bank"]["title"]), count, file))
+        language = str(entry["bank"].get("language", ""))
+        banks.append(BankRow(bank_id, str(entry["bank"]["title"]), count, file, language))
     if changed:
         # Forget files that no longer exist so the cache does not grow without bound.
         kept = {k: v for k, v in cached.items() if Path(k).exists()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from interviewer.bank.library import Library, Question
 
 Row = tuple[str, str, str, str, str]
+BankCount = tuple[str, int, str]  # bank id, its number of questions, its language
 HEADERS = ("id", "bank", "topic", "level", "question")
 # The level column is as wide as its longest value ("medium") even when no row has it.
 LEVEL_WIDTH = 6
@@ -32,7 +34,7 @@ GAP = "  "
 
 def render_question_list(library: Library, questions: list[Question]) -> None:
     """Print a table of questions; an empty result is said in words, not an empty table."""
-    banks = [(b.info.id, len(b.questions)) for b in library.banks]
+    banks = [(b.info.id, len(b.questions), b.info.language) for b in library.banks]
     rows = [(q.id, q.bank, q.topic, q.difficulty, q.question.splitlines()[0]) for q in questions]
     _render_rows(banks, rows)
 
@@ -40,12 +42,12 @@ def render_question_list(library: Library, questions: list[Question]) -> None:
 def render_index_rows(banks: Iterable[BankRow], questions: Iterable[QuestionRow]) -> None:
     """Print the questions of a bank index, looking exactly like render_question_list."""
     _render_rows(
-        [(b.id, b.question_count) for b in banks],
+        [(b.id, b.question_count, b.language) for b in banks],
         [(q.id, q.bank, q.topic, q.difficulty, q.first_line) for q in questions],
     )
 
 
-def _render_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
+def _render_rows(banks: Sequence[BankCount], rows: Sequence[Row]) -> None:
     if not rows:
         from interviewer.ui.console import err_console
 
@@ -97,12 +99,21 @@ def question_room(widths: Sequence[int], width: int, overhead: int) -> int:
     return max(MIN_QUESTION_CELLS, width - sum(widths) - overhead)
 
 
-def banks_line(banks: Sequence[tuple[str, int]]) -> str:
-    """The line under the listing naming every loaded bank and its size."""
-    return "Banks: " + ", ".join(f"{bank_id} ({count})" for bank_id, count in banks)
+def banks_line(banks: Sequence[BankCount], rows: Sequence[Row] = ()) -> str:
+    """The lines under the listing: every loaded bank and its size, then how the questions
+    shown divide by language and by topic (most first)."""
+    lines = ["Banks: " + ", ".join(f"{bank_id} ({count})" for bank_id, count, _ in banks)]
+    language_of = {bank_id: language for bank_id, _, language in banks}
+    languages = Counter(language_of.get(row[1]) or "?" for row in rows)
+    topics = Counter(row[2] for row in rows)
+    if languages:
+        lines.append("Languages: " + ", ".join(f"{k} ({n})" for k, n in languages.most_common()))
+    if topics:
+        lines.append("Topics: " + ", ".join(f"{k} ({n})" for k, n in topics.most_common()))
+    return "\n".join(lines)
 
 
-def plain_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: int) -> str:
+def plain_rows(banks: Sequence[BankCount], rows: Sequence[Row], *, width: int) -> str:
     """The listing as plain text: a title, aligned columns and the banks line.
 
     Columns are aligned in terminal cells (a CJK character takes two), and the question is
@@ -125,10 +136,10 @@ def plain_rows(banks: Sequence[tuple[str, int]], rows: Sequence[Row], *, width: 
         return GAP.join([*padded, question])
 
     lines = [f"{len(rows)} question(s)", line(HEADERS), *(line(row) for row in rows)]
-    return "\n".join([*lines, banks_line(banks)]) + "\n"
+    return "\n".join([*lines, banks_line(banks, rows)]) + "\n"
 
 
-def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequence[Row]) -> None:
+def print_rows(console: Console, banks: Sequence[BankCount], rows: Sequence[Row]) -> None:
     """Draw the question table with rich, then the banks line."""
     from rich.cells import cell_len
     from rich.table import Table
@@ -148,7 +159,7 @@ def print_rows(console: Console, banks: Sequence[tuple[str, int]], rows: Sequenc
         text.truncate(room, overflow="ellipsis")
         table.add_row(plain(qid), plain(bank), plain(topic), plain(difficulty), text)
     console.print(table)
-    console.print(banks_line(banks), style="muted", markup=False)
+    console.print(banks_line(banks, rows), style="muted", markup=False)
 
 
 def render_question(q: Question) -> None:
