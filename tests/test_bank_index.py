@@ -258,8 +258,10 @@ def test_plain_columns_align_in_terminal_cells(width, bank):
     lines = plain_rows(banks, rows, width=width).splitlines()
     assert lines[0] == f"{len(rows)} question(s)"
     assert lines[1].split() == ["id", "bank", "topic", "level", "question"]
-    summary = banks_line(banks, rows).splitlines()
-    assert summary[0] == "Banks: " + ", ".join(f"{b} ({n})" for b, n, _ in banks)
+    summary = banks_line(banks, rows, width=width).splitlines()
+    assert " ".join(banks_line(banks, rows).splitlines()[0].split()) == "Banks: " + ", ".join(
+        f"{b} ({n})" for b, n, _ in banks
+    )
     assert lines[-len(summary) :] == summary
     body = lines[2 : -len(summary)]
     assert [line.split()[0] for line in body] == [r[0] for r in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -99,9 +100,12 @@ def question_room(widths: Sequence[int], width: int, overhead: int) -> int:
     return max(MIN_QUESTION_CELLS, width - sum(widths) - overhead)
 
 
-def banks_line(banks: Sequence[BankCount], rows: Sequence[Row] = ()) -> str:
+def banks_line(
+    banks: Sequence[BankCount], rows: Sequence[Row] = (), *, width: int | None = None
+) -> str:
     """The lines under the listing: every loaded bank and its size, then how the questions
-    shown divide by language and by topic (most first)."""
+    shown divide by language and by topic (most first); wrapped to ``width`` when given
+    (plain output; rich wraps its own)."""
     lines = ["Banks: " + ", ".join(f"{bank_id} ({count})" for bank_id, count, _ in banks)]
     language_of = {bank_id: language for bank_id, _, language in banks}
     languages = Counter(language_of.get(row[1]) or "?" for row in rows)
@@ -110,6 +114,8 @@ def banks_line(banks: Sequence[BankCount], rows: Sequence[Row] = ()) -> str:
         lines.append("Languages: " + ", ".join(f"{k} ({n})" for k, n in languages.most_common()))
     if topics:
         lines.append("Topics: " + ", ".join(f"{k} ({n})" for k, n in topics.most_common()))
+    if width is not None:
+        lines = [textwrap.fill(line, width, subsequent_indent="  ") for line in lines]
     return "\n".join(lines)
 
 
@@ -136,7 +142,7 @@ def plain_rows(banks: Sequence[BankCount], rows: Sequence[Row], *, width: int) -
         return GAP.join([*padded, question])
 
     lines = [f"{len(rows)} question(s)", line(HEADERS), *(line(row) for row in rows)]
-    return "\n".join([*lines, banks_line(banks, rows)]) + "\n"
+    return "\n".join([*lines, banks_line(banks, rows, width=width)]) + "\n"
 
 
 def print_rows(console: Console, banks: Sequence[BankCount], rows: Sequence[Row]) -> None:
