@@ -3,7 +3,7 @@
 Usage: python benchmarks/agreement.py [FILE ...] [--data DIR] [--bootstrap N] [--out FILE]
 
 A thin wrapper over `interviewer eval` (interviewer.evaluation): each *-dev.jsonl file in DIR
-(default /work/shared/data/grading, or $INTERVIEWER_GRADING_DATA; any scored JSONL files may
+(default ./grading-data, or $INTERVIEWER_GRADING_DATA; any scored JSONL files may
 be named instead) is graded by the offline grader through the batch engine, and every figure
 `interviewer eval` reports is printed: Pearson, Spearman, mean within-question r, QWK and MAE
 after cross-fitted calibration, exact/adjacent agreement, with 95% cluster-bootstrap
@@ -46,7 +46,7 @@ from interviewer.evaluation.summary import Evaluation, evaluate, question_keys  
 from interviewer.grading.factory import GraderFlags, choose_grader  # noqa: E402
 from interviewer.text import tokenise  # noqa: E402
 
-DEFAULT_DATA = Path(os.environ.get("INTERVIEWER_GRADING_DATA", "/work/shared/data/grading"))
+DEFAULT_DATA = Path(os.environ.get("INTERVIEWER_GRADING_DATA", "grading-data"))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "agreement.json"
 
 

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/anchors.py [FILE ...] [--data DIR] [--repeats N] [--out FILE]
 
-Each *-dev.jsonl file in DIR (default /work/shared/data/grading, or $INTERVIEWER_GRADING_DATA;
+Each *-dev.jsonl file in DIR (default ./grading-data, or $INTERVIEWER_GRADING_DATA;
 any scored JSONL files may be named instead) is graded by the offline grader through the batch
 engine. Then, for k = 3, 5 and 10 anchors per question, k answers of every question are drawn
 at random as anchors (at most all but one of a question's answers), the anchor map of
@@ -38,7 +38,7 @@ from interviewer.batch.anchors import Point, calibrate  # noqa: E402
 from interviewer.evaluation.data import ScoredRow, open_scored, read_scored  # noqa: E402
 from interviewer.evaluation.metrics import mae, pearson  # noqa: E402
 
-DEFAULT_DATA = Path(os.environ.get("INTERVIEWER_GRADING_DATA", "/work/shared/data/grading"))
+DEFAULT_DATA = Path(os.environ.get("INTERVIEWER_GRADING_DATA", "grading-data"))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "anchors.json"
 KS = (3, 5, 10)
 
