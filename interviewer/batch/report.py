@@ -39,6 +39,7 @@ from interviewer.batch.report_data import (
     ReportData,
     WeakAnswer,
     excerpt,
+    open_results_file,
 )
 from interviewer.batch.report_html import render_html
 from interviewer.batch.report_markdown import render_markdown
@@ -63,12 +64,7 @@ def _index(path: Path, keys: set[str] | None) -> tuple[dict[str, _Entry], list[s
     latest: dict[str, _Entry] = {}
     sources: dict[str, int] = {}
     criteria: dict[str, None] = {}
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no results file; run `interviewer grade` first.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror}).") from None
+    fh = open_results_file(path)
     with fh:
         offset = 0
         for raw in fh:

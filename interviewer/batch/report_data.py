@@ -10,7 +10,10 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from interviewer.errors import InputError
 
 if TYPE_CHECKING:
     from interviewer.batch.anchors import Calibration
@@ -218,3 +221,13 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
 
 def fmt_number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def open_results_file(path: Path) -> BinaryIO:
+    """A results file opened for reading; InputError naming it when it is missing or unreadable."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no results file; run `interviewer grade` first.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror}).") from None

@@ -32,7 +32,7 @@ from interviewer.batch.anchor_store import (
     load_calibration,
 )
 from interviewer.batch.anchors import Calibration, Point
-from interviewer.batch.report_data import question_label
+from interviewer.batch.report_data import open_results_file, question_label
 from interviewer.errors import InputError
 
 
@@ -167,12 +167,7 @@ class Review:
 def _read_rows(results: Path) -> dict[str, ReviewRow]:
     """The latest graded line of each row key."""
     rows: dict[str, ReviewRow] = {}
-    try:
-        fh = results.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{results}: no results file; run `interviewer grade` first.") from None
-    except OSError as exc:
-        raise InputError(f"{results}: cannot read ({exc.strerror}).") from None
+    fh = open_results_file(results)
     with fh:
         for raw in fh:
             if not raw.endswith(b"\n"):
