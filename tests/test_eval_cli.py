@@ -277,3 +277,15 @@ def test_the_example_in_docs_eval_md_is_what_the_command_prints() -> None:
     assert len(rows) == 8
     for line in rows:
         assert line in docs, line
+
+
+def test_the_configured_grader_is_used_when_no_flag_is_given(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text('grader = "offline"\n', encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("INTERVIEWER_MODEL", "gone")
+    result = run(SAMPLE, "--out", tmp_path / "r.jsonl", "--json", "--bootstrap", "0")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["grader"].startswith("offline")

@@ -494,3 +494,19 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     records = read_results(out)
     assert 8 <= len(records) < 80
     assert len({r["key"] for r in records}) == len(records)
+
+
+def test_the_configured_grader_is_used_when_no_flag_is_given(
+    setup: dict[str, Path], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An endpoint left in the environment must not override `grader = "offline"` in the
+    # config file: flags > INTERVIEWER_GRADER > config file > auto.
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text('grader = "offline"\n', encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("INTERVIEWER_MODEL", "gone")
+    result = grade(setup["csv"], "--out", setup["out"], "--bank-dir", setup["banks"])
+    assert result.exit_code == 0, result.output
+    records = read_results(setup["out"])
+    assert len(records) == 12
+    assert {r["outcome"]["info"]["kind"] for r in records} == {"offline"}

@@ -104,6 +104,17 @@ LangOpt = Annotated[
         show_default=False,
     ),
 ]
+# The input columns of a file of answers (`grade`, `eval`).
+QuestionIdColOpt = Annotated[
+    str, typer.Option("--question-id-col", help="Column with bank question ids.")
+]
+QuestionColOpt = Annotated[
+    str, typer.Option("--question-col", help="Column with the question text.")
+]
+ReferenceColOpt = Annotated[
+    str, typer.Option("--reference-col", help="Column with the reference answer.")
+]
+AnswerColOpt = Annotated[str, typer.Option("--answer-col", help="Column with the answer.")]
 BankDirOpt = Annotated[
     list[Path] | None,
     typer.Option("--bank-dir", help="Also load the banks in this directory or file (repeatable)."),

@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from interviewer.cli.common import (
+    AnswerColOpt,
     ApiKeyEnvOpt,
     BankDirOpt,
     BaseUrlOpt,
     EndpointOpt,
     GraderOpt,
     ModelOpt,
+    QuestionColOpt,
+    QuestionIdColOpt,
+    ReferenceColOpt,
     close_when_done,
     grader_flags,
     handle_errors,
@@ -75,16 +79,6 @@ MaxScoreColOpt = Annotated[
     str, typer.Option("--max-score-col", help="Column with each row's maximum score.")
 ]
 QidColOpt = Annotated[str, typer.Option("--qid-col", help="Column grouping answers by question.")]
-QuestionIdColOpt = Annotated[
-    str, typer.Option("--question-id-col", help="Column with bank question ids.")
-]
-QuestionColOpt = Annotated[
-    str, typer.Option("--question-col", help="Column with the question text.")
-]
-ReferenceColOpt = Annotated[
-    str, typer.Option("--reference-col", help="Column with the reference answer.")
-]
-AnswerColOpt = Annotated[str, typer.Option("--answer-col", help="Column with the answer.")]
 ConcurrencyOpt = Annotated[
     int | None,
     typer.Option("--concurrency", min=1, max=1024, help="Requests in flight per replica."),
@@ -114,7 +108,7 @@ def evaluate(
     answer_col: AnswerColOpt = "answer",
     concurrency: ConcurrencyOpt = None,
     retry_ungraded: RetryOpt = False,
-    grader: GraderOpt = "auto",
+    grader: GraderOpt = None,
     endpoint: EndpointOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,

@@ -18,12 +18,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from interviewer.cli.common import (
+    AnswerColOpt,
     ApiKeyEnvOpt,
     BankDirOpt,
     BaseUrlOpt,
     EndpointOpt,
     GraderOpt,
     ModelOpt,
+    QuestionColOpt,
+    QuestionIdColOpt,
+    ReferenceColOpt,
     close_when_done,
     grader_flags,
     handle_errors,
@@ -73,24 +77,12 @@ EncodingOpt = Annotated[
     str, typer.Option(help="Text encoding of the inputs (UTF-8 with or without BOM).")
 ]
 
-QuestionIdColOpt = Annotated[
-    str, typer.Option("--question-id-col", help="Column with bank question ids.")
-]
-
-QuestionColOpt = Annotated[
-    str, typer.Option("--question-col", help="Column with the question text.")
-]
-
-ReferenceColOpt = Annotated[
-    str, typer.Option("--reference-col", help="Column with the reference answer.")
-]
 
 KeyPointsColOpt = Annotated[
     str,
     typer.Option("--key-points-col", help="Column with key points (a list, or ';'/newlines)."),
 ]
 
-AnswerColOpt = Annotated[str, typer.Option("--answer-col", help="Column with the answer.")]
 
 CandidateColOpt = Annotated[
     str, typer.Option("--candidate-col", help="Column with the candidate's name.")
@@ -166,7 +158,7 @@ def grade(
     dry_run: DryRunOpt = False,
     export_batch: ExportBatchOpt = None,
     import_batch: ImportBatchOpt = None,
-    grader: GraderOpt = "auto",
+    grader: GraderOpt = None,
     endpoint: EndpointOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
