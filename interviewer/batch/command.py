@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +27,14 @@ from interviewer.batch.outputs import OutputKind, check_output, check_report_dir
 from interviewer.batch.replicas import Replica, build_replicas
 from interviewer.batch.report import ReportFiles, report_paths, write_reports
 from interviewer.batch.report_data import ReportData
-from interviewer.batch.results import load_results
-from interviewer.batch.rows import DEFAULT_WINDOW, ScanSummary, pending_tasks, scan_inputs
+from interviewer.batch.results import ResultsState, load_results
+from interviewer.batch.rows import (
+    DEFAULT_WINDOW,
+    RowTask,
+    ScanSummary,
+    pending_tasks,
+    scan_inputs,
+)
 from interviewer.batch.run import BatchCounts, BatchResult, ProgressCallback
 from interviewer.config import Config, EndpointProfile
 from interviewer.errors import InputError
@@ -210,7 +216,16 @@ def estimate(setup: GradeSetup, *, notice: Notice | None = None) -> Estimate:
     rows = min(result.requests, max(4, min(2 * total, 64)))
     if notice is not None:
         notice(f"Measuring {rows} rows on the local endpoint to estimate the time…")
-    tasks = pending_tasks(
+    tasks = _pending(setup, state)
+    result.sample_rows, result.sample_seconds = measure_sample(tasks, setup.replicas, rows=rows)
+    result.sample_concurrency = setup.replicas[0].concurrency
+    return result
+
+
+def _pending(setup: GradeSetup, state: ResultsState) -> Iterator[RowTask]:
+    """The rows still to grade, in grading order (grouped by question)."""
+    request = setup.request
+    return pending_tasks(
         setup.readers,
         setup.library,
         setup.info,
@@ -218,9 +233,6 @@ def estimate(setup: GradeSetup, *, notice: Notice | None = None) -> Estimate:
         retry_ungraded=request.retry_ungraded,
         window=request.sort_window,
     )
-    result.sample_rows, result.sample_seconds = measure_sample(tasks, setup.replicas, rows=rows)
-    result.sample_concurrency = setup.replicas[0].concurrency
-    return result
 
 
 def estimate_exit(result: Estimate) -> int:
@@ -261,14 +273,7 @@ def export(
     )
     if on_scan is not None:
         on_scan(scan)
-    tasks = pending_tasks(
-        setup.readers,
-        setup.library,
-        setup.info,
-        state,
-        retry_ungraded=request.retry_ungraded,
-        window=request.sort_window,
-    )
+    tasks = _pending(setup, state)
     written, requests, rows = export_batch(tasks, llm, request.export_batch)
     return ExportSummary(scan, written, requests, rows)
 
